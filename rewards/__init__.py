@@ -1,0 +1,20 @@
+"""Reward functions for TRL: verifier-backed (oracle, any verifier), self-verification, and intrinsic baselines."""
+
+from verifiers.registry import Registry
+
+REWARDS = Registry(
+    "reward",
+    {
+        "oracle": "rewards.verifier:OracleReward",
+        "verifier": "rewards.verifier:VerifierReward",
+        "self_verify": "rewards.self_verify:SelfVerifyReward",
+        "self_certainty": "rewards.policy:SelfCertaintyReward",
+        "token_entropy": "rewards.policy:TokenEntropyReward",
+        "trajectory_entropy": "rewards.policy:TrajectoryEntropyReward",
+        "probability": "rewards.policy:ProbabilityReward",
+        "majority_vote": "rewards.majority:MajorityVoteReward",
+    },
+    entry_point_group="urlvr.rewards",
+)
+
+__all__ = ["REWARDS"]

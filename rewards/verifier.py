@@ -1,0 +1,92 @@
+"""Verifier-backed rewards: every call goes through a VerifierPool, in one batch per step."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import Field
+
+from rewards.base import Reward, RewardConfig, completion_text, rows_from_columns
+from verifiers.base import Verdict
+from verifiers.pool import VerifierPool, make_pool
+
+
+class VerifierRewardConfig(RewardConfig):
+    """A registered verifier used as the reward."""
+
+    verifier: str = Field(description="Registry name of the verifier (see `python -m verifiers list`).")
+    options: dict[str, Any] = Field(default_factory=dict, description="The verifier's own config (validated by it).")
+
+
+class OracleRewardConfig(RewardConfig):
+    """The task's own ground-truth verifier."""
+
+    format_score: float | None = Field(default=None, ge=0.0, le=1.0, description="Score for a well-formed but wrong answer, if the verifier supports it.")
+
+
+class VerifierReward(Reward):
+    """Scores rollouts with a registered verifier; error/timeout verdicts become None (masked)."""
+
+    name = "verifier"
+    Config = VerifierRewardConfig
+    binary = True
+
+    def __init__(self, config, task, **options: Any):
+        super().__init__(config, task, **options)
+        self._pool: VerifierPool | None = None
+        self.last_verdicts: list[Verdict] = []
+
+    def verifier_name(self) -> str:
+        return self.config.verifier
+
+    def verifier_config(self) -> dict[str, Any]:
+        return dict(self.config.options)
+
+    @property
+    def pool(self) -> VerifierPool:
+        if self._pool is None:
+            pool_options = dict(self.options.get("pool", {}))
+            backend = pool_options.pop("backend", "local")
+            self._pool = make_pool(self.verifier_name(), self.verifier_config(), backend=backend, **pool_options)
+        return self._pool
+
+    def verdicts(self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[Verdict]:
+        """One verdict per rollout, from one batched pool call."""
+        items = rows_from_columns(len(completions), columns)
+        texts = [completion_text(c) for c in completions]
+        verdicts = self.pool.verify_batch(items, texts)
+        for v in verdicts:
+            self.counts[f"{v.status}"] += 1
+        self.last_verdicts = verdicts
+        return verdicts
+
+    def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
+        return [v.score for v in self.verdicts(prompts, completions, **columns)]
+
+    def metrics(self) -> dict[str, float]:
+        out = super().metrics()
+        if self._pool is not None:
+            out.update(self._pool.stats())
+        return out
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+
+class OracleReward(VerifierReward):
+    """Ground truth: the task's verifier (countdown checker, math equivalence, code tests), scoring 1/0."""
+
+    name = "oracle"
+    Config = OracleRewardConfig
+
+    def verifier_name(self) -> str:
+        return self.task.verifier
+
+    def verifier_config(self) -> dict[str, Any]:
+        cfg = dict(self.task.verifier_config())
+        if self.config.format_score is not None:
+            cfg["format_score"] = self.config.format_score
+        return cfg

@@ -1,0 +1,1 @@
+"""GRPO training with shadow oracle scoring, validation, collapse detection and reports."""

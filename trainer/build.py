@@ -1,0 +1,146 @@
+"""Trainer set-up as named steps: task, policy, datasets, rewards, GRPO config, trainer, training."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from rewards import REWARDS
+from rewards.base import Reward
+from tasks import TASKS
+from tasks.base import Task
+from trainer.config import RunConfig
+from trainer.rundir import RunDir
+
+
+def build_task(cfg: RunConfig) -> Task:
+    return TASKS.get(cfg.task.name)(cfg.task)
+
+
+def load_policy(cfg: RunConfig) -> tuple[Any, Any]:
+    """The policy model and tokenizer (embedded models are fetched and converted on first use)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trainer.models import resolve_model
+
+    path = resolve_model(cfg.model.name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=cfg.model.dtype)
+    except OSError as exc:
+        raise RuntimeError(
+            f"could not load model {cfg.model.name_or_path!r} ({exc}). Use an embedded model "
+            "(model=smollm2-135m), a local checkpoint folder, or an HF id already in the local cache."
+        ) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def is_conversational(task: Task, tokenizer: Any) -> bool:
+    if task.config.chat_template is not None:
+        return task.config.chat_template
+    return bool(getattr(tokenizer, "chat_template", None))
+
+
+def build_datasets(task: Task, conversational: bool) -> tuple[Any, list[dict]]:
+    """The training dataset and the validation rows (with a ``prompt`` column)."""
+    from datasets import Dataset
+
+    train = task.dataset_rows("train", conversational)
+    if not train:
+        raise ValueError(f"task {task.name!r} produced no training rows")
+    return Dataset.from_list(train), task.dataset_rows("validation", conversational)
+
+
+def pool_options(cfg: RunConfig) -> dict[str, Any]:
+    v = cfg.verifiers
+    options: dict[str, Any] = {"backend": v.backend}
+    if v.backend != "inprocess":
+        options["workers"] = v.workers
+        if v.timeout is not None:
+            options["timeout"] = v.timeout
+    if v.backend == "ray" and v.address:
+        options["address"] = v.address
+    return options
+
+
+@dataclass
+class RewardSet:
+    """The training reward, the oracle (may be the same object), and shadow rewards."""
+
+    train: Reward
+    oracle: Reward
+    shadows: dict[str, Reward]
+
+    def close(self) -> None:
+        for r in {id(r): r for r in (self.train, self.oracle, *self.shadows.values())}.values():
+            r.close()
+
+
+def build_rewards(cfg: RunConfig, task: Task) -> RewardSet:
+    opts = {"pool": pool_options(cfg)}
+    train = REWARDS.get(cfg.reward.name)(cfg.reward, task, **opts)
+    oracle = train if cfg.reward.name == "oracle" else REWARDS.get("oracle")({}, task, **opts)
+    shadows = {}
+    for name in cfg.reward.shadow:
+        if name in (cfg.reward.name, "oracle"):
+            continue
+        shadows[name] = REWARDS.get(name)({}, task, **opts)
+    return RewardSet(train, oracle, shadows)
+
+
+def build_grpo_config(cfg: RunConfig, run_dir: RunDir) -> Any:
+    import torch
+    from trl import GRPOConfig
+
+    t = cfg.trainer
+    completions_per_step = t.prompts_per_step * t.num_generations
+    if completions_per_step % t.gradient_accumulation_steps:
+        raise ValueError(
+            f"trainer.prompts_per_step * trainer.num_generations ({completions_per_step}) must be divisible by "
+            f"trainer.gradient_accumulation_steps ({t.gradient_accumulation_steps})"
+        )
+    os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run_dir.tensorboard))
+    vllm = {}
+    if t.use_vllm:
+        vllm = {"use_vllm": True, "vllm_mode": t.vllm.mode, "vllm_server_host": t.vllm.server_host,
+                "vllm_server_port": t.vllm.server_port, "vllm_gpu_memory_utilization": t.vllm.gpu_memory_utilization,
+                "vllm_tensor_parallel_size": t.vllm.tensor_parallel_size}
+    return GRPOConfig(
+        output_dir=str(run_dir.checkpoints),
+        max_steps=t.max_steps,
+        learning_rate=t.learning_rate,
+        num_generations=t.num_generations,
+        per_device_train_batch_size=completions_per_step // t.gradient_accumulation_steps,
+        gradient_accumulation_steps=t.gradient_accumulation_steps,
+        max_completion_length=t.max_completion_length,
+        temperature=t.temperature,
+        top_p=t.top_p,
+        beta=t.beta,
+        loss_type=t.loss_type,
+        scale_rewards=t.scale_rewards,
+        logging_steps=t.logging_steps,
+        save_strategy="steps",
+        save_steps=t.save_steps,
+        save_total_limit=t.save_total_limit,
+        report_to=[] if t.report_to == ["none"] else t.report_to,
+        bf16=t.bf16,
+        use_cpu=not torch.cuda.is_available(),
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        disable_tqdm=not t.progress,
+        dataloader_num_workers=0,
+        **vllm,
+        **t.grpo,
+    )
+
+
+def peft_config(cfg: RunConfig) -> Any:
+    lora = cfg.trainer.lora
+    if not lora.enabled:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout, target_modules=lora.target_modules, task_type="CAUSAL_LM")

@@ -1,0 +1,87 @@
+"""Trainer callbacks: validation with the oracle, metrics.jsonl lines, and collapse detection."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from transformers import TrainerCallback
+
+from rewards.base import Reward
+from trainer.collapse import CollapseConfig, CollapseDetector
+from trainer.generation import generate
+from trainer.rundir import RunDir
+
+LOG_KEY_MAP = {"completions/mean_length": "response_length_tokens"}
+
+
+class ValidationCallback(TrainerCallback):
+    """Every ``every`` steps (and before the first), sample k completions per held-out prompt; score with the oracle."""
+
+    def __init__(self, rows: list[dict], oracle: Reward, every: int, k: int, max_new_tokens: int, temperature: float):
+        self.rows, self.oracle, self.every, self.k = rows, oracle, every, k
+        self.max_new_tokens, self.temperature = max_new_tokens, temperature
+        self.trainer: Any = None
+        self.initial: dict[str, float] | None = None
+
+    def evaluate(self) -> dict[str, float]:
+        """mean@k and pass@k of the current policy on the validation rows."""
+        t = self.trainer
+        start = time.perf_counter()
+        model = t.accelerator.unwrap_model(t.model)
+        prompts = [r["prompt"] for r in self.rows]
+        samples = generate(model, t.processing_class, prompts, n=self.k, max_new_tokens=self.max_new_tokens,
+                           temperature=self.temperature, trainer=t)
+        flat_rows = [{k: v for k, v in r.items() if k != "prompt"} for r in self.rows for _ in range(self.k)]
+        flat = [c for group in samples for c in group]
+        columns = {k: [row[k] for row in flat_rows] for k in flat_rows[0]}
+        scores = self.oracle(prompts=[p for p in prompts for _ in range(self.k)], completions=flat, **columns)
+        self.oracle.metrics()  # validation verdicts are not training-rollout counters
+        valid = [s for s in scores if s is not None]
+        solved = [any((s or 0) >= 1.0 for s in scores[i * self.k : (i + 1) * self.k]) for i in range(len(self.rows))]
+        return {
+            "val/accuracy": sum(v >= 1.0 for v in valid) / len(valid) if valid else float("nan"),
+            f"val/pass@{self.k}": sum(solved) / len(solved),
+            "val/masked": float(len(scores) - len(valid)),
+            "time/validation_s": time.perf_counter() - start,
+        }
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.rows and state.global_step == 0:
+            self.initial = self.evaluate()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.rows and (state.global_step % self.every == 0 or state.global_step >= state.max_steps):
+            for key, value in self.evaluate().items():
+                self.trainer._metrics["train"][key].append(value)
+
+
+class MetricsCallback(TrainerCallback):
+    """Writes one metrics.jsonl line per logged step, feeds the collapse detector, and can stop the run."""
+
+    def __init__(self, run_dir: RunDir, collapse: CollapseConfig, stop_on_collapse: bool, validation: ValidationCallback | None):
+        self.run_dir = run_dir
+        self.detector = CollapseDetector(collapse)
+        self.stop_on_collapse = stop_on_collapse
+        self.validation = validation
+        self.started = time.time()
+        for record in run_dir.read_metrics():  # a resumed run replays its history
+            self.detector.update(int(record["step"]), record)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if self.validation is not None and self.validation.initial is not None and state.global_step == 0:
+            self._write(0, dict(self.validation.initial))
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        record = {LOG_KEY_MAP.get(k, k): v for k, v in (logs or {}).items()}
+        if "loss" not in record and "train_runtime" in record:
+            return  # the end-of-training summary is not a step
+        self._write(state.global_step, record)
+        if self.detector.collapsed and self.stop_on_collapse:
+            control.should_training_stop = True
+
+    def _write(self, step: int, record: dict[str, Any]) -> None:
+        record = {"step": step, "wall_s": round(time.time() - self.started, 3), **record}
+        self.run_dir.append_metrics(record)
+        self.detector.update(step, record)
+        self.run_dir.write_collapse(self.detector.to_json())

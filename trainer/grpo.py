@@ -1,0 +1,114 @@
+"""A thin GRPOTrainer subclass: policy statistics for intrinsic rewards, and shadow scoring of every rollout.
+
+The training reward is TRL's only reward function. After TRL scores a batch, the same rollouts are scored by
+the oracle and any shadow rewards; their agreement with the oracle is logged and never trained on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import torch
+from trl import GRPOTrainer
+
+from rewards.base import Reward, completion_text, group_indices
+from rewards.diagnostics import group_diagnostics
+from trainer.policy_stats import attach_policy_stats
+
+
+class UrlvrGRPOTrainer(GRPOTrainer):
+    """GRPOTrainer plus shadow oracle scoring, intrinsic-reward statistics and per-step sample capture."""
+
+    def __init__(self, *args: Any, reward: Reward, shadows: Mapping[str, Reward], oracle: Reward | None,
+                 sample_sink: Callable[[list[dict]], None] | None = None, samples_per_step: int = 4, **kwargs: Any):
+        super().__init__(*args, reward_funcs=[reward], **kwargs)
+        self.urlvr_reward = reward
+        self.shadows = dict(shadows)
+        self.oracle = oracle
+        self.sample_sink = sample_sink
+        self.samples_per_step = samples_per_step
+        self.policy_stats_seconds = 0.0
+        for r in self._all_rewards():
+            r.bind(self)
+
+    def _all_rewards(self) -> list[Reward]:
+        out = [self.urlvr_reward, *self.shadows.values()]
+        if self.oracle is not None and self.oracle is not self.urlvr_reward:
+            out.append(self.oracle)
+        return out
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        mode = "train" if self.model.training else "eval"
+        if any(r.needs_policy_stats for r in self._all_rewards()):
+            start = time.perf_counter()
+            attach_policy_stats(self, inputs, prompts, completion_ids_list)
+            self.policy_stats_seconds = time.perf_counter() - start
+            self._metrics[mode]["time/policy_stats_s"].append(self.policy_stats_seconds)
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        train_scores = [None if math.isnan(v) else float(v) for v in rewards_per_func[:, 0].tolist()]
+        self._shadow_score(mode, inputs, prompts, completions, completion_ids_list, train_scores)
+        return rewards_per_func
+
+    def _shadow_score(self, mode, inputs, prompts, completions, completion_ids_list, train_scores) -> None:
+        kwargs = _columns(inputs)
+        oracle_scores = train_scores if self.oracle is self.urlvr_reward else None
+        if self.oracle is not None and oracle_scores is None:
+            oracle_scores = self.oracle(prompts=prompts, completions=completions, completion_ids=completion_ids_list, **kwargs)
+        texts = [completion_text(c) for c in completions]
+        task = self.urlvr_reward.task
+        answers = [task.extract_answer(t) for t in texts]
+        keys = [None if a is None else task.answer_key(a) for a in answers]
+        lengths = [len(ids) for ids in completion_ids_list]
+        group_size = len(group_indices(prompts)[0]) if prompts else self.num_generations
+        metrics = self._metrics[mode]
+        if oracle_scores is not None:
+            diag = group_diagnostics(train_scores, oracle_scores, group_size, answers=keys, equal=_eq,
+                                     completions=texts, lengths=lengths, binary=self.urlvr_reward.binary or None)
+            _add(metrics, diag)
+            for name, shadow in self.shadows.items():
+                scores = shadow(prompts=prompts, completions=completions, completion_ids=completion_ids_list, **kwargs)
+                sd = group_diagnostics(scores, oracle_scores, group_size, binary=shadow.binary or None)
+                _add(metrics, {f"shadow/{name}/mean": _mean(scores), **{f"shadow/{name}/{k}": v for k, v in sd.items()}})
+        for r in self._all_rewards():
+            _add(metrics, {f"verifier/{r.name}/{k}": v for k, v in r.metrics().items()})
+        self._capture_samples(prompts, texts, train_scores, oracle_scores)
+
+    def _capture_samples(self, prompts, texts, train_scores, oracle_scores) -> None:
+        if self.sample_sink is None or self.samples_per_step <= 0:
+            return
+        rows = []
+        for i in range(min(self.samples_per_step, len(texts))):
+            rows.append({
+                "step": self.state.global_step + 1,
+                "prompt": completion_text(prompts[i]) if not isinstance(prompts[i], str) else prompts[i][-500:],
+                "completion": texts[i],
+                "reward": train_scores[i],
+                "oracle": None if oracle_scores is None else oracle_scores[i],
+            })
+        self.sample_sink(rows)
+
+
+def _columns(inputs: Sequence[dict]) -> dict[str, list]:
+    keys = [k for k in inputs[0] if k not in ("prompt", "completion", "completion_ids")]
+    return {k: [row[k] for row in inputs] for k in keys}
+
+
+def _eq(a: Any, b: Any) -> bool:
+    return a == b
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    vals = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _add(metrics: Mapping[str, list], values: Mapping[str, Any]) -> None:
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, torch.Tensor):
+            value = value.item()
+        metrics[key].append(float(value))

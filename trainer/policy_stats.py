@@ -1,0 +1,64 @@
+"""Per-token policy statistics for intrinsic rewards, computed once per step from one no-grad forward pass.
+
+TRL never hands reward functions the policy's logits, so the trainer computes log-prob, entropy and
+self-certainty of each sampled token (at the sampling temperature) and attaches them to the batch rows
+as the ``policy_stats`` column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from rewards.intrinsic import token_stats
+
+
+@torch.no_grad()
+def compute_policy_stats(model: Any, prompt_ids: Sequence[Sequence[int]], completion_ids: Sequence[Sequence[int]],
+                         pad_id: int, temperature: float, micro_batch: int = 4) -> list[dict[str, torch.Tensor]]:
+    """For each (prompt, completion) pair, 1-D tensors ``logprobs``, ``entropy``, ``self_certainty`` over its tokens."""
+    out: list[dict[str, torch.Tensor]] = []
+    for start in range(0, len(completion_ids), micro_batch):
+        out.extend(_stats_chunk(model, prompt_ids[start : start + micro_batch], completion_ids[start : start + micro_batch], pad_id, temperature))
+    return out
+
+
+def _stats_chunk(model, prompts, completions, pad_id: int, temperature: float) -> list[dict[str, torch.Tensor]]:
+    device = next(model.parameters()).device
+    seqs = [list(p) + list(c) for p, c in zip(prompts, completions)]
+    width = max(len(s) for s in seqs)
+    t_max = max(1, max(len(c) for c in completions))
+    input_ids = torch.full((len(seqs), width), pad_id, dtype=torch.long, device=device)
+    attention = torch.zeros_like(input_ids)
+    index = torch.zeros((len(seqs), t_max), dtype=torch.long, device=device)
+    comp = torch.zeros((len(seqs), t_max), dtype=torch.long, device=device)
+    mask = torch.zeros((len(seqs), t_max), dtype=torch.long, device=device)
+    for i, (p, c) in enumerate(zip(prompts, completions)):
+        input_ids[i, : len(seqs[i])] = torch.tensor(seqs[i], device=device)
+        attention[i, : len(seqs[i])] = 1
+        n = len(c)
+        if n:
+            index[i, :n] = torch.arange(len(p) - 1, len(p) - 1 + n, device=device)  # logits at t predict token t+1
+            comp[i, :n] = torch.tensor(list(c), device=device)
+            mask[i, :n] = 1
+    logits = model(input_ids=input_ids, attention_mask=attention).logits
+    picked = logits.gather(1, index.unsqueeze(-1).expand(-1, -1, logits.size(-1)))
+    stats = token_stats(picked, comp, mask, temperature)
+    lengths = mask.sum(dim=1).tolist()
+    return [
+        {"logprobs": stats.logprobs[i, :n].cpu(), "entropy": stats.entropy[i, :n].cpu(), "self_certainty": stats.self_certainty[i, :n].cpu()}
+        for i, n in enumerate(lengths)
+    ]
+
+
+def attach_policy_stats(trainer: Any, inputs: list[dict], prompts: list, completion_ids: Sequence[Sequence[int]]) -> None:
+    """Compute the statistics with the trainer's current policy and store them in each row's ``policy_stats``."""
+    prompt_ids = trainer._tokenize_prompts(prompts)[0]
+    model = trainer.accelerator.unwrap_model(trainer.model)
+    tokenizer = trainer.processing_class
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    stats = compute_policy_stats(model, prompt_ids, completion_ids, pad_id, trainer.temperature)
+    for row, s in zip(inputs, stats):
+        row["policy_stats"] = s

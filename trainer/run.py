@@ -1,0 +1,109 @@
+"""CLI: ``python -m trainer.run task=countdown reward=self_verify trainer.max_steps=20`` (Hydra override grammar).
+
+``-m reward=oracle,self_verify seed=0,1`` runs a sweep, one run directory per job under one sweep folder.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from trainer.config import ConfigError, RunConfig, check_override_keys, validate_config
+
+CONF_DIR = Path(__file__).parent / "conf"
+DEFAULT_CHOICES = {"task": "countdown", "reward": "self_verify", "model": "smollm2-135m"}
+
+
+def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
+    """Run one GRPO training job as configured; returns the final summary."""
+    from transformers import set_seed
+
+    from trainer.build import build_datasets, build_grpo_config, build_rewards, build_task, is_conversational, load_policy, peft_config
+    from trainer.callbacks import MetricsCallback, ValidationCallback
+    from trainer.collapse import CollapseConfig
+    from trainer.grpo import UrlvrGRPOTrainer
+    from trainer.rundir import RunDir
+
+    run_dir = RunDir(cfg.run_dir)
+    checkpoint = _prepare_run_dir(run_dir, cfg.trainer.resume)
+    run_dir.write_config(resolved_yaml or cfg.model_dump_json(indent=2))
+    set_seed(cfg.seed)
+    task = build_task(cfg)
+    model, tokenizer = load_policy(cfg)
+    train_ds, val_rows = build_datasets(task, is_conversational(task, tokenizer))
+    rewards = build_rewards(cfg, task)
+    t = cfg.trainer
+    validation = None
+    if t.val_prompts and val_rows:
+        validation = ValidationCallback(val_rows[: t.val_prompts], rewards.oracle, t.eval_steps, t.val_samples,
+                                        t.max_completion_length, t.temperature)
+    metrics = MetricsCallback(run_dir, CollapseConfig(threshold=t.collapse_threshold), t.stop_on_collapse, validation)
+    trainer = UrlvrGRPOTrainer(
+        model=model, processing_class=tokenizer, args=build_grpo_config(cfg, run_dir), train_dataset=train_ds,
+        reward=rewards.train, shadows=rewards.shadows, oracle=rewards.oracle, peft_config=peft_config(cfg),
+        callbacks=[c for c in (validation, metrics) if c is not None],
+        sample_sink=run_dir.append_samples, samples_per_step=t.samples_to_log,
+    )
+    if validation is not None:
+        validation.trainer = trainer
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    finally:
+        rewards.close()
+    summary = {"run_dir": str(run_dir.path), "steps": trainer.state.global_step, **metrics.detector.to_json()}
+    print(f"urlvr: run finished in {run_dir.path} after {summary['steps']} steps; "
+          f"collapse step: {summary['collapse_step']}", flush=True)
+    return summary
+
+
+def _prepare_run_dir(run_dir, resume: bool):
+    """The checkpoint to resume from (metrics cut back to it), or None for a fresh run."""
+    if not resume:
+        if run_dir.read_metrics():
+            raise ConfigError(f"{run_dir.path} already holds a run; pass trainer.resume=true to continue it, or a new run_dir=")
+        return None
+    checkpoint = run_dir.latest_checkpoint()
+    step = int(checkpoint.name.split("-")[1]) if checkpoint else 0
+    dropped = run_dir.truncate_metrics(step if checkpoint else -1)
+    print(f"urlvr: resuming {run_dir.path} from {checkpoint or 'scratch'}; dropped {dropped} metrics line(s) "
+          f"after step {step}", flush=True)
+    return checkpoint
+
+
+def _hydra_entry(dict_cfg) -> None:
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    raw = OmegaConf.to_container(dict_cfg, resolve=True)
+    raw.pop("hydra", None)
+    raw["run_dir"] = HydraConfig.get().runtime.output_dir
+    cfg = validate_config(raw)
+    train(cfg, OmegaConf.to_yaml(OmegaConf.create(raw)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    import hydra
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        check_override_keys([a for a in argv if not a.startswith("-")], DEFAULT_CHOICES)
+    except ConfigError as exc:
+        sys.exit(f"urlvr: {exc}")
+    sys.argv = [sys.argv[0], *argv]
+    entry = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base=None)(_validated(_hydra_entry))
+    entry()
+
+
+def _validated(fn):
+    def wrapper(dict_cfg):
+        try:
+            fn(dict_cfg)
+        except ConfigError as exc:
+            sys.exit(f"urlvr: {exc}")
+
+    return wrapper
+
+
+if __name__ == "__main__":
+    main()

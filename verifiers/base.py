@@ -1,0 +1,124 @@
+"""The verifier contract: a pure function from (task item, completion) to a Verdict.
+
+Nothing here imports Ray, TRL or torch; scoring code stays testable as plain Python.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TaskItem = Mapping[str, Any]
+"""One task row as a mapping: the fields a verifier reads (e.g. ``nums``/``target``, ``answer``, ``tests``)."""
+
+Status = Literal["correct", "incorrect", "error", "timeout"]
+
+
+class Verdict(BaseModel):
+    """The outcome of one verification. ``score`` is None for error/timeout so the sample is masked, not zeroed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: Status
+    score: float | None
+    reason: str
+    seconds: float = 0.0
+
+    @classmethod
+    def correct(cls, reason: str = "correct", score: float = 1.0) -> Verdict:
+        return cls(status="correct", score=score, reason=reason)
+
+    @classmethod
+    def incorrect(cls, reason: str, score: float = 0.0) -> Verdict:
+        return cls(status="incorrect", score=score, reason=reason)
+
+    @classmethod
+    def error(cls, reason: str) -> Verdict:
+        return cls(status="error", score=None, reason=reason)
+
+    @classmethod
+    def timeout(cls, reason: str) -> Verdict:
+        return cls(status="timeout", score=None, reason=reason)
+
+    @property
+    def masked(self) -> bool:
+        """True when the verdict carries no usable score (error or timeout)."""
+        return self.status in ("error", "timeout")
+
+
+class Needs(BaseModel):
+    """What a verifier needs from its host; the pool and the CLI read this to place and describe it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sandbox: bool = False
+    gpu: bool = False
+    lean: bool = False
+    generator: bool = False
+    network: bool = False
+
+    def names(self) -> list[str]:
+        return [k for k, v in self.model_dump().items() if v]
+
+
+class VerifierConfig(BaseModel):
+    """Base for each verifier's own options. Unknown keys are rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timeout: float | None = Field(default=None, gt=0, description="Per-item hard timeout in seconds; None = class default.")
+
+
+class Verifier(ABC):
+    """Base class for verifiers. Subclasses set the class metadata and implement ``verify``."""
+
+    name: ClassVar[str]
+    Config: ClassVar[type[VerifierConfig]] = VerifierConfig
+    needs: ClassVar[Needs] = Needs()
+    deterministic: ClassVar[bool] = True
+    default_timeout: ClassVar[float] = 5.0
+
+    def __init__(self, config: VerifierConfig | Mapping[str, Any] | None = None):
+        if config is None or isinstance(config, Mapping):
+            config = self.Config.model_validate(dict(config or {}))
+        elif not isinstance(config, self.Config):
+            raise TypeError(f"{type(self).__name__} expects {self.Config.__name__}, got {type(config).__name__}")
+        self.config = config
+
+    @property
+    def timeout(self) -> float:
+        """The per-item hard timeout in seconds that a process-isolated runner enforces."""
+        return self.config.timeout or self.default_timeout
+
+    @abstractmethod
+    def verify(self, item: TaskItem, completion: str) -> Verdict:
+        """Score one completion against one task item. Pure: no I/O beyond what the verifier's needs declare."""
+
+    def verify_batch(self, items: Sequence[TaskItem], completions: Sequence[str]) -> list[Verdict]:
+        """Score many; an exception in one item becomes that item's ``error`` verdict."""
+        if len(items) != len(completions):
+            raise ValueError(f"{len(items)} items but {len(completions)} completions")
+        return [safe_verify(self, item, c) for item, c in zip(items, completions)]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"config": self.config.model_dump()}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["config"])
+
+
+def safe_verify(verifier: Verifier, item: TaskItem, completion: Any) -> Verdict:
+    """Run ``verifier.verify`` with timing; exceptions and non-string completions become ``error`` verdicts."""
+    start = time.perf_counter()
+    if not isinstance(completion, str):
+        verdict = Verdict.error(f"completion must be a string, got {type(completion).__name__}")
+    else:
+        try:
+            verdict = verifier.verify(item, completion)
+        except Exception as exc:  # a verifier bug must never crash training
+            verdict = Verdict.error(f"{type(exc).__name__} in {verifier.name}: {exc}"[:500])
+    return verdict.model_copy(update={"seconds": time.perf_counter() - start})
