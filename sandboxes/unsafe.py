@@ -1,0 +1,101 @@
+"""The ``subprocess`` backend: UNSAFE. rlimits and a wall-clock kill only, no isolation at all.
+
+The program runs as this user, with network access and the host's file system; it can read secrets, write
+anywhere this user can, and leave processes behind by escaping its process group. Use it only for trusted
+code or as a speed baseline, and only by choosing it explicitly (``unsafe_ok: true``).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping
+
+from pydantic import Field
+
+from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError, check_files
+from sandboxes.process import drain, kill_group, rlimits
+
+_DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+
+
+class SubprocessConfig(SandboxConfig):
+    """Options of the UNSAFE subprocess backend."""
+
+    unsafe_ok: bool = Field(default=False, description="Must be true: acknowledges that this backend isolates nothing.")
+
+
+class UnsafeSubprocessSandbox(Sandbox):
+    """Runs programs as plain child processes of this one. NOT a sandbox; see the module docstring."""
+
+    name = "subprocess"
+    Config = SubprocessConfig
+    safe = False
+
+    def __init__(self, config: SubprocessConfig | Mapping | None = None):
+        super().__init__(config)
+        if not self.config.unsafe_ok:
+            raise SandboxError("the 'subprocess' backend runs code UNSANDBOXED; set unsafe_ok=true to use it anyway")
+        self._live: set[subprocess.Popen] = set()
+
+    def run(self, argv, files: Files | None = None, stdin: str | bytes = b"", env: Mapping[str, str] | None = None,
+            limits: Limits | None = None) -> ExecResult:
+        self._check_open()
+        if not argv:
+            raise ValueError("argv must not be empty")
+        limits = limits or self.config.limits
+        contents = check_files(files)
+        workdir = tempfile.mkdtemp(prefix="urlvr-unsafe-")
+        try:
+            for name, data in contents.items():
+                path = os.path.join(workdir, name)
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                with open(path, "wb") as f:
+                    f.write(data)
+            limit_values = rlimits(limits)
+            try:
+                proc = subprocess.Popen(
+                    list(argv), cwd=workdir, env={**_DEFAULT_ENV, "HOME": workdir, **(env or {})},
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                    preexec_fn=lambda: [resource.setrlimit(k, v) for k, v in limit_values.items()],
+                )
+            except OSError as exc:
+                raise SandboxError(f"could not start {argv[0]!r}: {exc}") from exc
+            with self._lock:
+                self._live.add(proc)
+            try:
+                d = drain(proc, stdin.encode() if isinstance(stdin, str) else bytes(stdin), limits)
+            finally:
+                with self._lock:
+                    self._live.discard(proc)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return _result(d, limits)
+
+    def close(self) -> None:
+        super().close()
+        with self._lock:
+            live = list(self._live)
+        for proc in live:
+            kill_group(proc.pid)
+
+
+def _result(d, limits: Limits) -> ExecResult:
+    code = os.waitstatus_to_exitcode(d.status)
+    cpu = d.rusage.ru_utime + d.rusage.ru_stime
+    peak = d.rusage.ru_maxrss / 1024
+    reason = None
+    if d.wall_killed:
+        reason = "wall"
+    elif code != 0 and (cpu >= limits.cpu_seconds - 0.05 or (code == -24 and cpu >= 0.8 * limits.cpu_seconds)):
+        reason = "cpu"
+    elif code != 0 and d.stderr.text().rstrip().endswith("MemoryError"):
+        reason = "memory"
+    return ExecResult(
+        exit_code=None if d.wall_killed else code, stdout=d.stdout.text(), stderr=d.stderr.text(),
+        stdout_truncated=d.stdout.truncated, stderr_truncated=d.stderr.truncated, wall_seconds=d.wall_seconds,
+        cpu_seconds=cpu, peak_memory_mb=peak, killed=reason is not None, kill_reason=reason,
+    )
