@@ -1,0 +1,158 @@
+"""Find the final answer in a completion and clean it into a LaTeX fragment. Pure string code, no sympy.
+
+The last ``\\boxed{...}`` / ``\\fbox{...}`` wins (a brace-balanced scan, so nested braces are kept); ``\\boxed 5``
+without braces takes the next token. Without a box, the last "answer is ..." / "Answer: ..." line is used.
+Everything here is linear in the text length, so it is safe on hostile input.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+_BOX_COMMANDS = ("\\boxed", "\\fbox")
+MAX_CLEAN_CHARS = 5000
+_ANSWER_LINE = re.compile(r"(?i)\banswer\b[^:\n]{0,40}?(?:\bis\b|:)\s*(.*)$|^[\s#*]*final answer[\s*:]*()$")
+_WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("**", "**"))
+_INLINE_MATH = re.compile(r"\$([^$]+)\$|\\\((.+?)\\\)")
+_SPACING = re.compile(r"(?<!\\)\\[,;: ]|\\q?quad\b|\\displaystyle\b|\\[td]frac(?=[{\d\\])")
+_MATHRM_LETTER = re.compile(r"\\math(?:rm|it)\{\s*([A-Za-z])\s*\}")
+_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\s*percent)\s*$", re.IGNORECASE)
+_SPACED_THOUSANDS = re.compile(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?")
+_REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\overline\{(\d+)\}")
+_TEXT_WRAP = re.compile(r"^\\(?:text|textbf|mathrm|mathbf|textnormal)\{([^{}]*)\}$")
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last ``\\boxed``/``\\fbox`` in ``text``; None when there is none or it never closes."""
+    start, command = max((text.rfind(c), c) for c in _BOX_COMMANDS)
+    if start < 0:
+        return None
+    i = start + len(command)
+    while i < len(text) and text[i] == " ":
+        i += 1
+    if i >= len(text):
+        return None
+    if text[i] != "{":  # "\boxed 5": the next whitespace-delimited token
+        token = re.match(r"[^\s$]+", text[i:])
+        return token.group(0).rstrip(".,;") if token else None
+    return _balanced(text, i)
+
+
+def _balanced(text: str, open_at: int) -> str | None:
+    """The content of the brace group opening at ``open_at``; escaped braces (``\\{``) do not count."""
+    depth, i = 0, open_at
+    while i < len(text):
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "{":
+            depth += 1
+        elif ch == "}":
+            depth -= 1
+            if depth == 0:
+                return text[open_at + 1 : i]
+        i += 1
+    return None
+
+
+def answer_line(text: str) -> str | None:
+    """The answer stated on the last "answer is ..." or "Answer: ..." line (or the line after a bare heading)."""
+    lines = text.splitlines()
+    for n in range(len(lines) - 1, -1, -1):
+        match = _ANSWER_LINE.search(lines[n])
+        if not match:
+            continue
+        rest = (match.group(1) or "").strip().strip("*").strip()
+        if not rest:
+            rest = next((ln.strip() for ln in lines[n + 1 :] if ln.strip()), "")
+        inline = _INLINE_MATH.findall(rest)
+        if inline:
+            rest = "".join(inline[-1])
+        rest = rest.rstrip(". ")
+        return rest or None
+    return None
+
+
+def extract_answer(text: str, answer_line_fallback: bool = True) -> str | None:
+    """The final answer of a completion as cleaned LaTeX, or None when it states none."""
+    raw = last_boxed(text)
+    if raw is None and answer_line_fallback:
+        raw = answer_line(text)
+    if raw is None:
+        return None
+    cleaned = clean(raw)
+    return cleaned or None
+
+
+def clean(answer: str) -> str:
+    """Strip math delimiters, bold markers, spacing macros and a trailing period; ``\\dfrac`` becomes ``\\frac``."""
+    s = answer.strip()
+    if len(s) > MAX_CLEAN_CHARS:
+        return s  # far too long to be an answer; the length guard refuses it, so do no more work on it
+    changed = True
+    while changed:
+        changed = False
+        if s.endswith(".") and not s.endswith("\\."):
+            s, changed = s[:-1].rstrip(), True
+        for left, right in _WRAPPERS:
+            if len(s) >= len(left) + len(right) and s.startswith(left) and s.endswith(right):
+                s, changed = s[len(left) : len(s) - len(right)].strip(), True
+    s = re.sub(r"(?<!\\)\\!", "", s)  # negative thin space, as in 2,\!500
+    s = _SPACING.sub(lambda m: "\\frac" if m.group(0).endswith("frac") else " ", s)
+    s = _MATHRM_LETTER.sub(r"\1", s)
+    s = s.replace("\\left", "").replace("\\right", "")
+    s = re.sub(r"\s+", " ", s).strip()
+    return s.rstrip(".").strip()
+
+
+def split_percent(answer: str) -> tuple[str, bool]:
+    """``("50\\%")`` -> ``("50", True)``: the answer without a trailing percent sign, and whether it had one."""
+    stripped = _PERCENT.sub("", answer)
+    return (stripped, True) if stripped != answer and stripped else (answer, False)
+
+
+def plain_number(answer: str) -> Fraction | None:
+    """The exact value of a plain numeric answer (``-3``, ``1,000``, ``2 500``, ``0.25``, ``1/2``, ``\\frac{1}{2}``,
+    ``0.\\overline{3}``), else None. Cheap and safe: used for majority-vote keys and fast paths."""
+    s = answer.strip().replace("{,}", "").replace("\\!", "")
+    if len(s) > 1000:
+        return None
+    if _SPACED_THOUSANDS.fullmatch(s):
+        s = s.replace(" ", "")
+    if re.fullmatch(r"-?\d{1,3}(?:,\d{3})+(?:\.\d+)?", s):
+        s = s.replace(",", "")
+    repeating = _REPEATING.fullmatch(s)
+    if repeating:
+        return _repeating_decimal(*repeating.groups())
+    frac = re.fullmatch(r"(-?)\\frac\{\s*(-?\d+)\s*\}\{\s*(\d+)\s*\}", s) or re.fullmatch(r"(-?)\\frac(\d)(\d)", s)
+    if frac:
+        sign, num, den = frac.groups()
+        return None if int(den) == 0 else Fraction(int(num), int(den)) * (-1 if sign else 1)
+    ratio = re.fullmatch(r"(-?\d+)\s*/\s*(\d+)", s)
+    if ratio:
+        num, den = ratio.groups()
+        return None if int(den) == 0 else Fraction(int(num), int(den))
+    if re.fullmatch(r"[-+]?(?:\d+\.?\d*|\.\d+)", s) and len(s) <= 400:
+        return Fraction(s)
+    return None
+
+
+def _repeating_decimal(sign: str, whole: str, fixed: str, period: str) -> Fraction:
+    """``0.1\\overline{6}`` -> 1/6."""
+    base = Fraction(int(whole or 0)) + (Fraction(int(fixed), 10 ** len(fixed)) if fixed else 0)
+    tail = Fraction(int(period), (10 ** len(period) - 1) * 10 ** len(fixed))
+    value = base + tail
+    return -value if sign else value
+
+
+def unwrap_text(answer: str) -> str:
+    """``\\text{Monday}`` -> ``Monday``: the words of an answer that is one text group, else the answer."""
+    match = _TEXT_WRAP.match(answer.strip())
+    return match.group(1).strip() if match else answer.strip()
+
+
+def string_key(answer: str) -> str:
+    """A whitespace- and case-insensitive form for exact string comparison."""
+    return re.sub(r"\s+", "", unwrap_text(answer)).lower()

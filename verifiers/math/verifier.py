@@ -1,0 +1,77 @@
+"""``MathVerifier``: extract the final answer, pre-screen it, and judge it against the item's ``answer``."""
+
+from __future__ import annotations
+
+from numbers import Number
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from verifiers.base import TaskItem, Verdict, Verifier, VerifierConfig
+from verifiers.math.equivalence import judge
+from verifiers.math.extract import extract_answer
+from verifiers.math.guards import Limits
+
+
+class MathVerifierConfig(VerifierConfig):
+    """Options of the math verifier. The per-item hard timeout (``timeout``) is enforced by the pool's process."""
+
+    max_completion_chars: int = Field(default=200_000, ge=1, description="Longer completions score incorrect without parsing.")
+    max_answer_chars: int = Field(default=1000, ge=1, description="Longer extracted answers are refused (incorrect).")
+    max_nesting: int = Field(default=64, ge=1, description="Deeper bracket nesting in an answer is refused.")
+    max_digits: int = Field(default=10_000, ge=1, description="Integer powers with more digits than this are refused.")
+    max_factorial: int = Field(default=5000, ge=1, description="Factorials of larger integers are refused.")
+    min_sig_digits: int = Field(default=3, ge=1, description="Significant digits a rounded decimal needs to match an exact value.")
+    guards: bool = Field(default=True, description="Pre-screen answers before parsing; off only to exercise the process timeout.")
+    answer_line_fallback: bool = Field(default=True, description="Without a \\boxed{}, use the last 'answer is ...' line.")
+
+
+class MathVerifier(Verifier):
+    """Scores a completion 1 when its last ``\\boxed{}`` (or "answer is" line) is equivalent to ``item["answer"]``."""
+
+    name: ClassVar[str] = "math"
+    Config: ClassVar[type[VerifierConfig]] = MathVerifierConfig
+    default_timeout: ClassVar[float] = 5.0
+
+    @property
+    def limits(self) -> Limits | None:
+        c = self.config
+        return Limits(c.max_answer_chars, c.max_nesting, c.max_digits, c.max_factorial) if c.guards else None
+
+    def verify(self, item: TaskItem, completion: str) -> Verdict:
+        gold = gold_answer(item)
+        if gold is None:
+            return Verdict.error(f"task item has no usable 'answer' field (keys: {sorted(item)[:10]})")
+        if len(completion) > self.config.max_completion_chars:
+            return Verdict.incorrect(f"completion is {len(completion)} characters, over the {self.config.max_completion_chars} limit")
+        pred = extract_answer(completion, self.config.answer_line_fallback)
+        if pred is None:
+            return Verdict.incorrect("no final answer found (expected \\boxed{...} or an 'answer is ...' line)")
+        gold_clean = extract_answer(f"\\boxed{{{gold}}}", False) or gold
+        return judge(gold_clean, pred, self.limits, self.config.min_sig_digits)
+
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], str]]:
+        """(item, gold completion) pairs that must score correct; used by the contract test over all verifiers."""
+        return [
+            ({"answer": "1/2"}, "Half of the pie is left, so the answer is \\boxed{\\frac{1}{2}}."),
+            ({"answer": 42}, "6 * 7 = 42.\n\nThe answer is $42$."),
+            ({"answer": "\\frac{\\pi}{2}"}, "The angle is \\boxed{\\dfrac{1}{2}\\pi}"),
+            ({"answer": "x = 3"}, "Solving 2x + 1 = 7 gives \\boxed{3}."),
+            ({"answer": "(-\\infty, 3)"}, "So x < 3, i.e. \\boxed{(-\\infty, 3)}."),
+            ({"answer": "25\\%"}, "The discount is one quarter: \\boxed{25\\%}"),
+        ]
+
+
+def gold_answer(item: TaskItem) -> str | None:
+    """The item's ground-truth answer as text; numbers are formatted without float noise."""
+    value = item.get("answer")
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, Number):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
