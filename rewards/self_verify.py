@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from rewards.base import Reward, RewardConfig, completion_text, rows_from_columns
-from verifiers.self_verify import ParseMode, answer_injects_verdict, build_verify_prompt, parse_judgement
+from verifiers.self_verify import ParseMode, PromptStyle, answer_injects_verdict, build_verify_prompt, parse_judgement
 
 
 class SelfVerifyConfig(RewardConfig):
@@ -23,6 +23,7 @@ class SelfVerifyConfig(RewardConfig):
     judge_temperature: float = Field(default=0.0, ge=0.0, description="0 = greedy judging.")
     parse: ParseMode = Field(default="boxed", description="boxed: only \\boxed{True|False}; boxed_or_bare: also bare True/False words.")
     chat_template: bool | None = Field(default=None, description="Wrap the judge prompt in the chat template; None = when the tokenizer has one.")
+    prompt_style: PromptStyle | None = Field(default=None, description="full or compact verification prompt; None = the task's prompt_style (full if it has none).")
 
 
 class SelfVerifyReward(Reward):
@@ -61,12 +62,12 @@ class SelfVerifyReward(Reward):
         for i, reply in zip(where, self._judge(judge_prompts)):
             verdict = parse_judgement(reply, self.config.parse)
             scores[i] = verdict.score
-            key = verdict.reason.split(":")[0] if verdict.status == "incorrect" and "judge said" not in verdict.reason else verdict.status
-            self.counts[key.replace(" ", "_")] += 1
+            self.counts[_outcome(verdict)] += 1
         return scores
 
     def _judge_prompt(self, question: str, answer: str) -> Any:
-        text = build_verify_prompt(question, answer)
+        style = self.config.prompt_style or getattr(self.task.config, "prompt_style", "full")
+        text = build_verify_prompt(question, answer, style)
         use_chat = self.config.chat_template
         tokenizer = self._tokenizer()
         if use_chat is None:
@@ -102,3 +103,11 @@ class SelfVerifyReward(Reward):
         state = super().__getstate__()
         state["options"] = {k: v for k, v in self.options.items() if k != "generate"}
         return state
+
+
+def _outcome(verdict) -> str:
+    """The metrics counter for one judgement: correct, incorrect, ambiguous or no_verdict."""
+    for prefix in ("ambiguous", "no verdict"):
+        if verdict.reason.startswith(prefix):
+            return prefix.replace(" ", "_")
+    return verdict.status

@@ -82,6 +82,8 @@ def _evaluate(node: ast.AST, literals: list[int], depth: int, max_depth: int) ->
         left = _evaluate(node.left, literals, depth + 1, max_depth)
         right = _evaluate(node.right, literals, depth + 1, max_depth)
         return _apply(type(node.op), left, right)
+    if isinstance(node, ast.BinOp):
+        raise ExpressionError(f"operator {type(node.op).__name__} is not allowed; only + - * /")
     if isinstance(node, ast.UnaryOp):
         raise ExpressionError("unary operators are not allowed; combine the numbers with + - * /")
     raise ExpressionError(f"{type(node).__name__} is not allowed; only integers, + - * / and parentheses")
