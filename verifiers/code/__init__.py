@@ -83,6 +83,16 @@ class CodeVerifier(Verifier):
             return Verdict.error(f"sandbox failed: {exc}"[:500])
         return interpret(result, nonce, self.config.scoring, self.config.limit_verdict)
 
+    @classmethod
+    def examples(cls) -> list[tuple[dict[str, Any], str]]:
+        """Gold (item, completion) pairs for the contract test: assert-style and stdin/stdout tests."""
+        return [
+            ({"tests": "assert add(2, 3) == 5\nassert add(-1, 1) == 0", "entry_point": "add"},
+             "Here it is:\n```python\ndef add(a, b):\n    return a + b\n```"),
+            ({"io_tests": [{"input": "3 4\n", "output": "7\n"}, {"input": "10 -2\n", "output": "8\n"}]},
+             "```python\na, b = map(int, input().split())\nprint(a + b)\n```"),
+        ]
+
     def verify_batch(self, items: Sequence[TaskItem], completions: Sequence[str]) -> list[Verdict]:
         """Score many, ``concurrency`` sandbox runs at a time; one item's exception is its own error verdict."""
         if len(items) != len(completions):

@@ -1,0 +1,1 @@
+"""An example urlvr plugin: the ``palindrome`` verifier."""

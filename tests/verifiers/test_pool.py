@@ -1,0 +1,61 @@
+"""``make_pool`` and the in-process and ``local`` backends: one interface, verdicts in order, stats for the logs."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from verifiers.pool import POOL_BACKENDS, make_pool
+from verifiers.registry import RegistryError
+
+ITEM = {"answer": "42"}
+STAT_KEYS = {"calls", "items", "items_per_s", "p50_s", "p99_s", "errors", "timeouts"}
+
+
+def test_every_backend_is_registered():
+    assert {"inprocess", "local", "ray"} <= set(POOL_BACKENDS.names())
+
+
+def test_unknown_backend_lists_the_valid_ones(scripted):
+    with pytest.raises(RegistryError, match="unknown verifier pool backend 'threads'.*inprocess, local, ray"):
+        make_pool(scripted, backend="threads")
+
+
+@pytest.mark.parametrize("backend", ["inprocess", "local"])
+def test_pool_scores_in_input_order_and_reports_stats(scripted, backend):
+    with make_pool(scripted, backend=backend) as pool:
+        assert pool.name == "scripted"
+        verdicts = pool.verify_batch([ITEM] * 4, ["42", "41", "raise", "42"])
+        assert [v.status for v in verdicts] == ["correct", "incorrect", "error", "correct"]
+        stats = pool.stats()
+    assert STAT_KEYS <= set(stats)
+    assert stats["calls"] == 1 and stats["items"] == 4 and stats["errors"] == 1
+    # the trainer logs these as verifier/<name>/<key>: flat names, float values
+    assert all("/" not in k and isinstance(v, float) for k, v in stats.items())
+
+
+def test_local_pool_enforces_the_timeout_option_and_counts_restarts(scripted):
+    with make_pool(scripted, backend="local", workers=2, timeout=1.0) as pool:
+        verdicts = pool.verify_batch([ITEM] * 3, ["spin", "42", "exit:9"])
+        stats = pool.stats()
+    assert [v.status for v in verdicts] == ["timeout", "correct", "error"]
+    assert "1s" in verdicts[0].reason
+    assert stats["timeouts"] == 1 and stats["errors"] == 1 and stats["worker_restarts"] == 2
+
+
+def test_verifier_config_timeout_is_the_default_limit(scripted):
+    with make_pool(scripted, {"timeout": 0.75}, backend="local") as pool:
+        (verdict,) = pool.verify_batch([ITEM], ["spin"])
+    assert verdict.status == "timeout" and "0.75s" in verdict.reason
+
+
+def test_local_pool_rejects_unknown_options(scripted):
+    with pytest.raises(ValidationError, match="wokers"):
+        make_pool(scripted, backend="local", wokers=2)
+    with pytest.raises(ValidationError, match="timeout"):
+        make_pool(scripted, backend="local", timeout=-1)
+
+
+def test_verifier_config_is_validated(scripted):
+    with pytest.raises(ValidationError, match="colour"):
+        make_pool(scripted, {"colour": "red"}, backend="local")
