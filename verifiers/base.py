@@ -28,26 +28,44 @@ class Verdict(BaseModel):
     reason: str
     seconds: float = 0.0
 
+    # The constructors below skip validation: their arguments are well-typed by construction, and verdicts
+    # are made per rollout on the hot path, where even model_construct costs more than a countdown check.
+    @classmethod
+    def _make(cls, status: Status, score: float | None, reason: str, seconds: float = 0.0) -> Verdict:
+        verdict = cls.__new__(cls)
+        object.__setattr__(verdict, "__dict__", {"status": status, "score": score, "reason": reason, "seconds": seconds})
+        object.__setattr__(verdict, "__pydantic_fields_set__", _ALL_FIELDS)
+        object.__setattr__(verdict, "__pydantic_extra__", None)
+        object.__setattr__(verdict, "__pydantic_private__", None)
+        return verdict
+
     @classmethod
     def correct(cls, reason: str = "correct", score: float = 1.0) -> Verdict:
-        return cls(status="correct", score=score, reason=reason)
+        return cls._make("correct", float(score), str(reason))
 
     @classmethod
     def incorrect(cls, reason: str, score: float = 0.0) -> Verdict:
-        return cls(status="incorrect", score=score, reason=reason)
+        return cls._make("incorrect", float(score), str(reason))
 
     @classmethod
     def error(cls, reason: str) -> Verdict:
-        return cls(status="error", score=None, reason=reason)
+        return cls._make("error", None, str(reason))
 
     @classmethod
     def timeout(cls, reason: str) -> Verdict:
-        return cls(status="timeout", score=None, reason=reason)
+        return cls._make("timeout", None, str(reason))
+
+    def timed(self, seconds: float) -> Verdict:
+        """This verdict with ``seconds`` set (a cheap copy, no re-validation)."""
+        return self._make(self.status, self.score, self.reason, float(seconds))
 
     @property
     def masked(self) -> bool:
         """True when the verdict carries no usable score (error or timeout)."""
         return self.status in ("error", "timeout")
+
+
+_ALL_FIELDS = frozenset(Verdict.model_fields)
 
 
 class Needs(BaseModel):
@@ -114,11 +132,13 @@ class Verifier(ABC):
 def safe_verify(verifier: Verifier, item: TaskItem, completion: Any) -> Verdict:
     """Run ``verifier.verify`` with timing; exceptions and non-string completions become ``error`` verdicts."""
     start = time.perf_counter()
-    if not isinstance(completion, str):
+    if not isinstance(completion, str):  # checked here so every verifier gets it for free
         verdict = Verdict.error(f"completion must be a string, got {type(completion).__name__}")
     else:
         try:
             verdict = verifier.verify(item, completion)
+            if not isinstance(verdict, Verdict):
+                verdict = Verdict.error(f"{verifier.name}.verify returned {type(verdict).__name__}, not a Verdict")
         except Exception as exc:  # a verifier bug must never crash training
             verdict = Verdict.error(f"{type(exc).__name__} in {verifier.name}: {exc}"[:500])
-    return verdict.model_copy(update={"seconds": time.perf_counter() - start})
+    return verdict.timed(time.perf_counter() - start)

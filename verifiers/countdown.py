@@ -19,10 +19,15 @@ from verifiers.base import TaskItem, Verdict, Verifier, VerifierConfig
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 _ALLOWED_CHARS = re.compile(r"[0-9+\-*/() \t\n.=]*")
 _OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_DIGITS = re.compile(r"\d+")
 
 
 class ExpressionError(ValueError):
     """The answer text is not a well-formed countdown expression; the message says why."""
+
+
+class NumbersError(ExpressionError):
+    """The expression does not use exactly the given numbers."""
 
 
 def last_answer(text: str) -> str | None:
@@ -36,10 +41,14 @@ def last_answer(text: str) -> str | None:
     return text[start + len(ANSWER_OPEN) : end]
 
 
-def parse_expression(text: str, max_chars: int = 200, max_depth: int = 32) -> tuple[Fraction, list[int]]:
+def parse_expression(
+    text: str, max_chars: int = 200, max_depth: int = 32, expected: list[int] | None = None
+) -> tuple[Fraction | int, list[int]]:
     """Parse and evaluate ``text`` exactly. Returns (value, integer literals used). Raises ExpressionError.
 
-    ``"(1 + 2) * 3"`` -> (Fraction(9), [1, 2, 3]). An optional trailing ``= N`` is checked against the value.
+    ``"(1 + 2) * 3"`` -> (9, [1, 2, 3]). An optional trailing ``= N`` is checked against the value.
+    With ``expected`` (sorted numbers), a text whose digit runs are not exactly those numbers fails fast
+    with NumbersError before parsing.
     """
     text = text.strip()
     if not text:
@@ -50,6 +59,10 @@ def parse_expression(text: str, max_chars: int = 200, max_depth: int = 32) -> tu
         bad = next(ch for ch in text if not _ALLOWED_CHARS.fullmatch(ch))
         raise ExpressionError(f"character {bad!r} is not allowed; use digits, + - * / and parentheses")
     lhs, claimed = _split_equation(text)
+    if expected is not None:
+        found = sorted(int(d) for d in _DIGITS.findall(lhs))
+        if found != expected:
+            raise NumbersError(check_numbers(found, expected) or "the numbers do not match")
     try:
         tree = ast.parse(lhs, mode="eval")
     except SyntaxError as exc:
@@ -70,26 +83,28 @@ def _split_equation(text: str) -> tuple[str, Fraction | None]:
     return parts[0], Fraction(int(parts[1]))
 
 
-def _evaluate(node: ast.AST, literals: list[int], depth: int, max_depth: int) -> Fraction:
-    if depth > max_depth:
-        raise ExpressionError(f"expression nests deeper than {max_depth}")
-    if isinstance(node, ast.Constant):
+def _evaluate(node: ast.AST, literals: list[int], depth: int, max_depth: int) -> Fraction | int:
+    kind = type(node)
+    if kind is ast.BinOp:
+        if depth >= max_depth:
+            raise ExpressionError(f"expression nests deeper than {max_depth}")
+        op = type(node.op)
+        if op not in _OPS:
+            raise ExpressionError(f"operator {op.__name__} is not allowed; only + - * /")
+        left = _evaluate(node.left, literals, depth + 1, max_depth)
+        return _apply(op, left, _evaluate(node.right, literals, depth + 1, max_depth))
+    if kind is ast.Constant:
         if type(node.value) is not int:
             raise ExpressionError(f"{node.value!r} is not an integer")
         literals.append(node.value)
-        return Fraction(node.value)
-    if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
-        left = _evaluate(node.left, literals, depth + 1, max_depth)
-        right = _evaluate(node.right, literals, depth + 1, max_depth)
-        return _apply(type(node.op), left, right)
-    if isinstance(node, ast.BinOp):
-        raise ExpressionError(f"operator {type(node.op).__name__} is not allowed; only + - * /")
-    if isinstance(node, ast.UnaryOp):
+        return node.value
+    if kind is ast.UnaryOp:
         raise ExpressionError("unary operators are not allowed; combine the numbers with + - * /")
-    raise ExpressionError(f"{type(node).__name__} is not allowed; only integers, + - * / and parentheses")
+    raise ExpressionError(f"{kind.__name__} is not allowed; only integers, + - * / and parentheses")
 
 
-def _apply(op: type, left: Fraction, right: Fraction) -> Fraction:
+def _apply(op: type, left: Fraction | int, right: Fraction | int) -> Fraction | int:
+    """Exact arithmetic: ints stay ints; division yields a Fraction unless it is whole."""
     if op is ast.Add:
         return left + right
     if op is ast.Sub:
@@ -98,15 +113,18 @@ def _apply(op: type, left: Fraction, right: Fraction) -> Fraction:
         return left * right
     if right == 0:
         raise ZeroDivisionError("division by zero")
-    return left / right
+    quotient = Fraction(left) / right
+    return quotient.numerator if quotient.denominator == 1 else quotient
 
 
-def _fmt(value: Fraction) -> str:
-    return str(value.numerator) if value.denominator == 1 else str(value)
+def _fmt(value: Fraction | int) -> str:
+    return str(value)
 
 
 def check_numbers(used: Sequence[int], given: Sequence[int]) -> str | None:
     """None when ``used`` is exactly the multiset ``given``; otherwise the reason it is not."""
+    if sorted(used) == sorted(given):
+        return None
     used_c, given_c = Counter(used), Counter(given)
     if used_c == given_c:
         return None
@@ -141,7 +159,9 @@ class CountdownVerifier(Verifier):
         if answer is None:
             return Verdict.incorrect("no <answer>...</answer> in the completion")
         try:
-            value, used = parse_expression(answer, self.config.max_chars, self.config.max_depth)
+            value, used = parse_expression(answer, self.config.max_chars, self.config.max_depth, expected=sorted(nums))
+        except NumbersError as exc:
+            return Verdict.incorrect(str(exc), score=self.config.format_score)
         except ExpressionError as exc:
             return Verdict.incorrect(str(exc))
         except ZeroDivisionError:
@@ -163,10 +183,10 @@ class CountdownVerifier(Verifier):
         ]
 
 
-def _item_fields(item: TaskItem) -> tuple[list[int], Fraction]:
+def _item_fields(item: TaskItem) -> tuple[list[int], int]:
     try:
         nums = [int(n) for n in item["nums"]]
-        target = Fraction(int(item["target"]))
+        target = int(item["target"])
     except KeyError as exc:
         raise ValueError(f"countdown item is missing field {exc.args[0]!r} (needs 'nums' and 'target')") from None
     except (TypeError, ValueError) as exc:

@@ -28,7 +28,7 @@ GOLD = [
     (ans("(10 - 7 + 5) * 3 - 2"), "incorrect", "uses [2]"),
     (ans("10 * (7 - 5) + 3"), "incorrect", "equals 23"),
     (ans("(7 - 3) * 5 + 10 / 5"), "incorrect", "uses"),
-    (ans("10 / (5 - 5) + 3 + 7"), "incorrect", "divides by zero"),
+    (ans("10 / (5 - 5) + 3 + 7"), "incorrect", "uses"),
     (ans("5 * 7 - 10 - 3"), "correct", "= 22"),
     (ans(" 5*7-10-3 "), "correct", "= 22"),
     (ans("(5 * 7) - (10 + 3)"), "correct", "= 22"),
@@ -44,11 +44,11 @@ GOLD = [
     (ans("-5 * -7 + 10 + 3"), "incorrect", "unary"),
     (ans("5 ** 7 - 10 - 3"), "incorrect", "operator Pow is not allowed"),
     (ans("5 // 7 - 10 - 3"), "incorrect", "operator FloorDiv is not allowed"),
-    (ans("5.0 * 7 - 10 - 3"), "incorrect", "not an integer"),
+    (ans("5.0 * 7 - 10 - 3"), "incorrect", "uses [0]"),
     (ans("__import__('os')"), "incorrect", "not allowed"),
     (ans("5 * 7 - 10 - 3; 1"), "incorrect", "not allowed"),
     (ans("(5 * 7 - 10 - 3"), "incorrect", "not a valid expression"),
-    (ans("3 / (10 - 10) + 5 * 7"), "incorrect", "divides by zero"),
+    (ans("3 / (10 - 10) + 5 * 7"), "incorrect", "uses"),
 ]
 
 
