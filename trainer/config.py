@@ -92,7 +92,7 @@ class TrainerOptions(Strict):
 class VerifierOptions(Strict):
     """How verifier calls are served."""
 
-    backend: Literal["inprocess", "local", "ray"] = Field(default="local", description="inprocess (tests only), local processes, or Ray actors.")
+    backend: Literal["inprocess", "local", "ray"] = Field(default="ray", description="inprocess (tests only), local processes, or Ray actors.")
     workers: int = Field(default=2, ge=1)
     timeout: float | None = Field(default=None, gt=0, description="Per-item hard timeout override in seconds.")
     address: str | None = Field(default=None, description="Ray cluster address to join ('auto' for an existing one).")

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 SMALL = [
     "task=countdown", "task.train_size=16", "task.val_size=4",
     "trainer.num_generations=2", "trainer.prompts_per_step=2", "trainer.max_completion_length=24",
-    "trainer.val_prompts=2", "trainer.val_samples=2", "trainer.report_to=[tensorboard]", "verifiers.backend=local",
+    "trainer.val_prompts=2", "trainer.val_samples=2", "trainer.report_to=[tensorboard]",
 ]
 
 
@@ -49,6 +49,7 @@ def test_two_step_self_verify_run_logs_shadow_oracle_metrics(tmp_path):
         assert 0 < r["response_length_tokens"] <= 24
         assert 0 <= r["repetition_rate"] <= 1
         assert r["verifier/oracle/calls"] >= 1 and r["verifier/oracle/errors"] == 0
+        assert r["verifier/oracle/actor_restarts"] == 0  # the default backend is the Ray pool
         assert r["shadow/self_certainty/mean"] > 0  # logsumexp - mean of logits is positive
         assert r["time/policy_stats_s"] > 0
     assert in_unit(steps[-1]["val/accuracy"])
@@ -63,7 +64,7 @@ def test_two_step_self_verify_run_logs_shadow_oracle_metrics(tmp_path):
 
 def test_resume_after_kill_9(tmp_path):
     run_dir = tmp_path / "run"
-    args = ["reward=oracle", "trainer.val_prompts=0", "trainer.save_steps=1", f"run_dir={run_dir}"]
+    args = ["reward=oracle", "trainer.val_prompts=0", "trainer.save_steps=1", "verifiers.backend=local", f"run_dir={run_dir}"]
     proc = subprocess.Popen([sys.executable, "-m", "trainer.run", *SMALL, *args, "trainer.max_steps=6"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     checkpoint = run_dir / "checkpoints" / "checkpoint-2" / "trainer_state.json"
