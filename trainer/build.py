@@ -10,7 +10,7 @@ from rewards import REWARDS
 from rewards.base import Reward
 from tasks import TASKS
 from tasks.base import Task
-from trainer.config import RunConfig
+from trainer.config import ConfigError, RunConfig
 from trainer.rundir import RunDir
 
 
@@ -22,16 +22,18 @@ def load_policy(cfg: RunConfig) -> tuple[Any, Any]:
     """The policy model and tokenizer (embedded models are fetched and converted on first use)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from trainer.models import resolve_model
+    from trainer.models import ModelUnavailableError, resolve_model
 
-    path = resolve_model(cfg.model.name_or_path)
     try:
+        path = resolve_model(cfg.model.name_or_path)
         tokenizer = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=cfg.model.dtype)
-    except OSError as exc:
-        raise RuntimeError(
-            f"could not load model {cfg.model.name_or_path!r} ({exc}). Use an embedded model "
-            "(model=smollm2-135m), a local checkpoint folder, or an HF id already in the local cache."
+    except ModelUnavailableError as exc:
+        raise ConfigError(f"model.name_or_path: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"model.name_or_path: could not load {cfg.model.name_or_path!r} ({str(exc)[:300]}). Use an embedded "
+            "model (model=smollm2-135m), a local checkpoint folder, or an HF id already in the local cache."
         ) from None
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -48,10 +50,14 @@ def build_datasets(task: Task, conversational: bool) -> tuple[Any, list[dict]]:
     """The training dataset and the validation rows (with a ``prompt`` column)."""
     from datasets import Dataset
 
-    train = task.dataset_rows("train", conversational)
+    try:
+        train = task.dataset_rows("train", conversational)
+        val = task.dataset_rows("validation", conversational)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"task ({task.name}): {exc}") from None
     if not train:
-        raise ValueError(f"task {task.name!r} produced no training rows")
-    return Dataset.from_list(train), task.dataset_rows("validation", conversational)
+        raise ConfigError(f"task ({task.name}): no training rows")
+    return Dataset.from_list(train), val
 
 
 def pool_options(cfg: RunConfig) -> dict[str, Any]:

@@ -73,3 +73,18 @@ def test_cli_rejects_bad_config_at_startup(tmp_path, args, match):
     assert proc.returncode != 0
     assert match in proc.stdout + proc.stderr
     assert not (tmp_path / "run" / "metrics.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["model.name_or_path=/no/such/model"], "model.name_or_path: model path '/no/such/model' does not exist"),
+        (["task.path=/no/such/data.jsonl"], "task (countdown): task data '/no/such/data.jsonl' does not exist"),
+    ],
+)
+def test_cli_bad_model_or_dataset_is_a_clear_error(tmp_path, args, match):
+    proc = subprocess.run([sys.executable, "-m", "trainer.run", *args, "task.train_size=4", "task.val_size=1",
+                           f"run_dir={tmp_path}/run"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0
+    assert match in proc.stderr
+    assert "Traceback" not in proc.stderr
