@@ -10,7 +10,7 @@ import random
 from collections.abc import Hashable, Mapping, Sequence
 from fractions import Fraction
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -69,6 +69,9 @@ class CountdownConfig(TaskConfig):
     max_number: int = Field(default=100, ge=1, description="Numbers are drawn from 1..max_number.")
     min_target: int = Field(default=1, description="Smallest target.")
     max_target: int = Field(default=100, description="Largest target.")
+    prompt_style: Literal["full", "compact"] = Field(
+        default="full", description="full: the TinyZero prompt; compact: 'nums 3 5 7 target 22' (short, for tiny models)."
+    )
 
     @model_validator(mode="after")
     def _ranges(self) -> CountdownConfig:
@@ -116,6 +119,11 @@ def make_row(nums: Sequence[int], target: int, solution: str | None = None) -> d
     }
 
 
+def compact_question(nums: Sequence[int], target: int) -> str:
+    """The short problem statement of ``prompt_style=compact``: ``nums 3 5 7 target 22``."""
+    return f"nums {' '.join(str(int(n)) for n in nums)} target {int(target)}"
+
+
 def _row_key(row: Mapping[str, Any]) -> tuple:
     return tuple(sorted(row["nums"])), int(row["target"])
 
@@ -128,6 +136,12 @@ class CountdownTask(Task):
     verifier = "countdown"
 
     def rows(self, split: str) -> list[dict[str, Any]]:
+        rows = self._rows(split)
+        if self.config.prompt_style == "compact":
+            rows = [{**r, "question": compact_question(r["nums"], r["target"])} for r in rows]
+        return rows
+
+    def _rows(self, split: str) -> list[dict[str, Any]]:
         cfg = self.config
         if cfg.path:
             return self._load(split)
@@ -152,7 +166,15 @@ class CountdownTask(Task):
         return rows[n_val : n_val + self.config.train_size]
 
     def user_prompt(self, row: Mapping[str, Any]) -> str:
+        if self.config.prompt_style == "compact":
+            return compact_question(row["nums"], row["target"])
         return PROMPT.format(nums=list(row["nums"]), target=row["target"])
+
+    def prompt(self, row: Mapping[str, Any], conversational: bool) -> Any:
+        """Compact plain-string prompts are the problem line then ``<think>``; otherwise the shared template."""
+        if self.config.prompt_style == "compact" and not conversational:
+            return f"{self.user_prompt(row)}\n<think>"
+        return super().prompt(row, conversational)
 
     def extract_answer(self, completion: str) -> str | None:
         answer = last_answer(completion)

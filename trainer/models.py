@@ -53,6 +53,14 @@ def resolve_model(name_or_path: str) -> str:
     """A local checkpoint folder or HF id for ``name_or_path``; embedded names are fetched and converted once."""
     if name_or_path in EMBEDDED:
         return str(ensure_embedded(name_or_path))
+    if name_or_path.startswith("tiny-"):
+        from trainer.prior.config import PRESETS
+
+        if name_or_path in PRESETS:  # a model organism, warm-started from scratch on first use (trainer/prior/)
+            from trainer.prior.build import ensure_organism
+            from trainer.prior.config import preset
+
+            return str(ensure_organism(preset(name_or_path)))
     if Path(name_or_path).expanduser().exists():
         return str(Path(name_or_path).expanduser())
     if name_or_path.startswith((".", "/", "~")):

@@ -16,6 +16,11 @@ VERIFY_PROMPT = (
     "\\boxed{{True}} if the proposed answer is correct or \\boxed{{False}} if it is not."
 )
 
+COMPACT_VERIFY_PROMPT = "verify {question} answer {answer}"
+"""A short verification prompt for tiny models (``prompt_style=compact``); the judge still ends with \\boxed{True|False}."""
+
+PromptStyle = Literal["full", "compact"]
+
 _BOXED = re.compile(r"\\boxed\s*\{\s*(?:\\text\s*\{)?\s*([A-Za-z]+)\s*\}?\s*\}")
 _BARE = re.compile(r"\b(true|false)\b", re.IGNORECASE)
 _INJECTION = re.compile(r"\\boxed|\b(true|false)\b", re.IGNORECASE)
@@ -23,9 +28,10 @@ _INJECTION = re.compile(r"\\boxed|\b(true|false)\b", re.IGNORECASE)
 ParseMode = Literal["boxed", "boxed_or_bare"]
 
 
-def build_verify_prompt(question: str, answer: str) -> str:
-    """The user turn asking a judge to check ``answer`` for ``question``."""
-    return VERIFY_PROMPT.format(question=question.strip(), answer=answer.strip())
+def build_verify_prompt(question: str, answer: str, style: PromptStyle = "full") -> str:
+    """The user turn asking a judge to check ``answer`` for ``question`` (``style`` picks the full or compact template)."""
+    template = COMPACT_VERIFY_PROMPT if style == "compact" else VERIFY_PROMPT
+    return template.format(question=question.strip(), answer=answer.strip())
 
 
 def answer_injects_verdict(answer: str) -> bool:

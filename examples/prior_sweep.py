@@ -1,0 +1,170 @@
+"""The prior-lab experiment: every reward method on an aligned and a misaligned organism, several seeds, two train sizes.
+
+    python examples/prior_sweep.py                      # the full experiment: 7 rewards x 2 priors x 3 seeds x 2 sizes = 84 runs
+    python examples/prior_sweep.py --priors aligned --seeds 0 --sizes 128 --max-steps 60   # a subset
+    python examples/prior_sweep.py --dry-run            # print the commands only
+    python examples/prior_sweep.py --report-only        # redo plots and tables from existing runs
+
+Each run is ``python -m trainer.run model=tiny-countdown[-misaligned] reward=R seed=S task.train_size=N ...`` into
+``<root>/<prior>-n<N>/<reward>-seed<S>`` (the ``<method>-seed<N>`` layout that ``python -m trainer.report`` reads).
+A finished run (``collapse.json`` present and the final step logged) is skipped, so the sweep can be resumed.
+Afterwards ``python -m trainer.report`` writes one report per prior/size group, and ``summary.md`` gathers them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REWARDS = ("oracle", "self_verify", "self_certainty", "token_entropy", "trajectory_entropy", "probability", "majority_vote")
+PRIORS = {"aligned": "tiny-countdown", "misaligned": "tiny-countdown-misaligned"}
+SETTINGS = {  # the recommended CPU settings for the organism (see docs/results.md)
+    "trainer.prompts_per_step": 8,
+    "trainer.num_generations": 8,
+    "trainer.max_completion_length": 48,
+    "trainer.learning_rate": 3e-4,
+    "trainer.temperature": 1.0,
+    "trainer.val_prompts": 64,
+    "trainer.val_samples": 4,
+    "trainer.save_steps": 1000,
+    "+trainer.samples_to_log": 2,
+    "trainer.report_to": "[none]",
+    "+trainer.progress": "false",
+    "task.val_size": 64,
+    "verifiers.backend": "inprocess",
+    "reward.max_judge_tokens": 40,
+}
+
+
+def run_dir(root: Path, prior: str, size: int, reward: str, seed: int) -> Path:
+    return root / f"{prior}-n{size}" / f"{reward}-seed{seed}"
+
+
+def command(prior: str, size: int, reward: str, seed: int, max_steps: int, eval_steps: int, out: Path,
+            extra: list[str] = ()) -> list[str]:
+    settings = dict(SETTINGS)
+    if reward != "self_verify":
+        settings.pop("reward.max_judge_tokens")
+    settings.update(kv.split("=", 1) for kv in extra)  # later values win; Hydra rejects a key given twice
+    args = [f"model={PRIORS[prior]}", f"reward={reward}", f"seed={seed}", f"task.train_size={size}",
+            f"trainer.max_steps={max_steps}", f"trainer.eval_steps={eval_steps}", f"run_dir={out}"]
+    return [sys.executable, "-m", "trainer.run", *args, *(f"{k}={v}" for k, v in settings.items())]
+
+
+def finished(out: Path, max_steps: int) -> bool:
+    metrics = out / "metrics.jsonl"
+    if not (out / "collapse.json").exists() or not metrics.exists():
+        return False
+    steps = [json.loads(line).get("step", 0) for line in metrics.read_text().splitlines() if line.strip()]
+    return bool(steps) and max(steps) >= max_steps
+
+
+def curves_figure(root: Path) -> Path:
+    """``curves.png``: validation accuracy and reward accuracy against step, per reward, one column per prior/size group."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report"))
+    fig, axes = plt.subplots(2, len(groups), figsize=(5 * len(groups), 7), squeeze=False, sharey="row")
+    for col, group in enumerate(groups):
+        for k, reward in enumerate(REWARDS):
+            for run in sorted(p for p in group.glob(f"{reward}-seed*") if (p / "metrics.jsonl").is_file()):
+                records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+                style = {"color": f"C{k}", "alpha": 0.9}
+                val = [(r["step"], r["val/accuracy"]) for r in records if r.get("val/accuracy") is not None]
+                acc = [(r["step"], r["reward_accuracy"]) for r in records if r.get("reward_accuracy") is not None]
+                if val:
+                    axes[0][col].plot(*zip(*val), marker="o", ms=3, **style)
+                if acc:
+                    steps, values = zip(*acc)
+                    smooth = [sum(values[max(0, i - 9) : i + 1]) / len(values[max(0, i - 9) : i + 1]) for i in range(len(values))]
+                    axes[1][col].plot(steps, smooth, **style)
+        axes[0][col].set_title(group.name)
+        axes[1][col].set_xlabel("step")
+    axes[0][0].set_ylabel("validation accuracy (oracle, mean@k)")
+    axes[1][0].set_ylabel("reward accuracy vs oracle (10-step mean)")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=f"C{k}", label=r) for k, r in enumerate(REWARDS)]
+    fig.legend(handles=handles, loc="lower center", ncol=len(REWARDS), fontsize=9)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    out = root / "curves.png"
+    fig.savefig(out, dpi=110)
+    return out
+
+
+def report(root: Path) -> None:
+    """One ``trainer.report`` per prior/size group, ``curves.png``, and a summary.md that collects their tables."""
+    parts = ["# Prior-lab sweep: summary", "", f"![curves]({curves_figure(root).name})", ""]
+    for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
+        out = root / f"report-{group.name}"
+        proc = subprocess.run([sys.executable, "-m", "trainer.report", str(group), "--out", str(out), "--smooth", "5"],
+                              capture_output=True, text=True)
+        parts += [f"## {group.name}", "", proc.stdout.strip() or f"(report failed: {proc.stderr.strip()[-500:]})", ""]
+    (root / "summary.md").write_text("\n".join(parts) + "\n")
+    print(f"prior_sweep: wrote {root / 'summary.md'}")
+
+
+def run_all(root: Path, jobs: list[tuple], args) -> None:
+    """Run every unfinished job, ``args.jobs`` at a time, each logging to ``<run_dir>.log``."""
+    threads = args.threads or (1 if args.jobs > 1 else None)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
+    pending, running = list(enumerate(jobs, 1)), []
+    while pending or running:
+        while pending and len(running) < args.jobs:
+            i, (prior, size, reward, seed) = pending.pop(0)
+            out = run_dir(root, prior, size, reward, seed)
+            cmd = command(prior, size, reward, seed, args.max_steps, args.eval_steps, out, args.extra)
+            if args.dry_run:
+                print(" ".join(cmd))
+                continue
+            if finished(out, args.max_steps):
+                print(f"[{i}/{len(jobs)}] {out} already finished")
+                continue
+            resume = ["trainer.resume=true"] if (out / "metrics.jsonl").exists() else []
+            out.parent.mkdir(parents=True, exist_ok=True)
+            log = (out.parent / f"{out.name}.log").open("w")
+            running.append((i, out, time.perf_counter(), log, subprocess.Popen(cmd + resume, stdout=log, stderr=subprocess.STDOUT, env=env)))
+        for item in list(running):
+            i, out, start, log, proc = item
+            if proc.poll() is not None:
+                log.close()
+                running.remove(item)
+                print(f"[{i}/{len(jobs)}] {out}: rc={proc.returncode} in {time.perf_counter() - start:.0f} s", flush=True)
+        time.sleep(0.5 if running else 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", default="runs/prior-sweep")
+    ap.add_argument("--priors", default="aligned,misaligned")
+    ap.add_argument("--rewards", default=",".join(REWARDS))
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--sizes", default="128,2048")
+    ap.add_argument("--max-steps", type=int, default=300)
+    ap.add_argument("--eval-steps", type=int, default=10)
+    ap.add_argument("--jobs", type=int, default=1, help="runs at once; each gets --threads torch threads")
+    ap.add_argument("--threads", type=int, default=None, help="OMP/torch threads per run (default: 1 when --jobs > 1)")
+    ap.add_argument("--dry-run", action="store_true")
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--no-report", action="store_true", help="skip trainer.report at the end")
+    ap.add_argument("extra", nargs="*", help="more trainer.run overrides for every run, e.g. trainer.learning_rate=1e-3")
+    args = ap.parse_args()
+    root = Path(args.root)
+    jobs = [(p, int(n), r, int(s)) for p in args.priors.split(",") for n in args.sizes.split(",")
+            for s in args.seeds.split(",") for r in args.rewards.split(",")]
+    if not args.report_only:
+        run_all(root, jobs, args)
+    if not args.dry_run and not args.no_report:
+        report(root)
+
+
+if __name__ == "__main__":
+    main()

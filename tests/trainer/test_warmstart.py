@@ -1,0 +1,118 @@
+"""Warm-starting a tiny organism: the CLI, the cache, and two GRPO steps through our trainer (seconds, CPU)."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from trainer.prior.build import ensure_organism, organism_dir
+from trainer.prior.config import PriorConfig, preset
+from trainer.warmstart import UsageError, parse_args
+
+CONF = Path(__file__).resolve().parents[2] / "trainer" / "conf" / "model"
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    root = tmp_path_factory.mktemp("urlvr-cache")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("URLVR_CACHE", str(root))
+    yield root
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def organism(cache):
+    from trainer.models import resolve_model
+
+    return Path(resolve_model("tiny-countdown-test"))  # built on first use
+
+
+def test_parse_args_maps_prior_and_dotted_keys():
+    prior, options = parse_args(["task=countdown", "prior=misaligned", "prior.accuracy=0.4", "model.hidden_size=64", "force=true"])
+    assert prior.alignment == "misaligned" and prior.accuracy == 0.4 and prior.model.hidden_size == 64
+    assert options["force"] is True
+    assert parse_args(["accuracy=0.4"])[0] == prior.model_copy(update={"alignment": "aligned", "model": PriorConfig().model})
+    for bad in (["prior=confused"], ["accuracy=2"], ["nonsense=1"], ["noequals"], ["task=math"]):
+        with pytest.raises(UsageError):
+            parse_args(bad)
+
+
+def test_cache_key_changes_with_every_knob():
+    base = PriorConfig()
+    names = {base.folder_name(), PriorConfig(accuracy=0.5).folder_name(), PriorConfig(alignment="misaligned").folder_name(),
+             PriorConfig(verifier_accuracy=0.9).folder_name(), PriorConfig(model={"hidden_size": 64}).folder_name()}
+    assert len(names) == 5 and base.folder_name() == PriorConfig().folder_name()
+
+
+def test_model_yaml_task_settings_match_the_organism():
+    for name in ("tiny-countdown", "tiny-countdown-misaligned"):
+        node = yaml.safe_load((CONF / f"{name}.yaml").read_text())
+        prior = preset(name)
+        assert node["model"]["name_or_path"] == name
+        assert {**node["task"], "name": "countdown"} == prior.task_options()
+
+
+def test_organism_is_a_real_checkpoint_with_a_card(organism, cache):
+    import json
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    assert organism == organism_dir(preset("tiny-countdown-test"))
+    assert organism.is_relative_to(cache / "models")
+    tok = AutoTokenizer.from_pretrained(organism)
+    model = AutoModelForCausalLM.from_pretrained(organism)
+    assert tok.pad_token_id is not None and tok.eos_token_id == model.config.eos_token_id
+    assert not getattr(tok, "chat_template", None)
+    card = json.loads((organism / "card.json").read_text())
+    for key in ("pass@1", "pass@2", "auroc", "self_verification"):
+        assert key in card["metrics"]
+    assert (organism / "README.md").exists()
+
+
+def test_second_use_is_a_cache_hit(organism, monkeypatch):
+    import trainer.prior.build as build_mod
+
+    monkeypatch.setattr(build_mod, "build", lambda *a, **k: pytest.fail("rebuilt a cached organism"))
+    assert ensure_organism(preset("tiny-countdown-test")) == organism
+
+
+def test_two_grpo_steps_through_our_trainer(organism, tmp_path):
+    from trainer.config import validate_config
+    from trainer.rundir import read_jsonl
+    from trainer.run import train
+
+    prior = preset("tiny-countdown-test")
+    cfg = validate_config({
+        "run_dir": str(tmp_path / "run"),
+        "task": {**prior.task_options(), "train_size": 8, "val_size": 2},
+        "reward": {"name": "self_verify", "max_judge_tokens": 16, "shadow": ["self_certainty"]},
+        "model": {"name_or_path": "tiny-countdown-test"},
+        "trainer": {"max_steps": 2, "prompts_per_step": 2, "num_generations": 4, "max_completion_length": 16,
+                    "val_prompts": 2, "eval_steps": 1, "save_steps": 100, "report_to": ["none"], "progress": False,
+                    "learning_rate": 1e-3},
+        "verifiers": {"backend": "inprocess"},
+    })
+    summary = train(cfg)
+    assert summary["steps"] == 2
+    steps = [r for r in read_jsonl(tmp_path / "run" / "metrics.jsonl") if "loss" in r]
+    assert [r["step"] for r in steps] == [1, 2]
+    assert all("shadow/self_certainty/mean" in r for r in steps)
+
+
+def test_sweep_commands_use_only_valid_override_keys(tmp_path):
+    import importlib.util
+
+    from trainer.config import check_override_keys
+    from trainer.run import DEFAULT_CHOICES
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "prior_sweep.py"
+    spec = importlib.util.spec_from_file_location("prior_sweep", path)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    for prior in sweep.PRIORS:
+        for reward in sweep.REWARDS:
+            cmd = sweep.command(prior, 128, reward, 0, 10, 5, tmp_path / "run", ["trainer.learning_rate=1e-4"])
+            overrides = cmd[cmd.index("trainer.run") + 1 :]
+            assert sum(o.startswith("trainer.learning_rate=") for o in overrides) == 1  # Hydra rejects duplicates
+            check_override_keys(overrides, DEFAULT_CHOICES)

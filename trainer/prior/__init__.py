@@ -1,0 +1,1 @@
+"""Model organisms: tiny countdown models warm-started from scratch with controlled priors (see docs/results.md)."""

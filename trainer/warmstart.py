@@ -1,0 +1,88 @@
+"""CLI: build (or find in the cache) a tiny model organism with a controlled prior.
+
+``python -m trainer.warmstart task=countdown prior=aligned prior.accuracy=0.6 prior.verifier_accuracy=0.9 model.hidden_size=128``
+
+``prior`` is ``aligned`` or ``misaligned`` (or a preset name such as ``tiny-countdown-test``); every other
+``key=value`` is a field of ``trainer.prior.config.PriorConfig`` (dotted for ``model.*`` and ``sft.*``; a
+``prior.`` prefix is optional). ``task`` must be ``countdown``.
+``out=DIR`` writes there instead of the cache; ``force=true`` rebuilds; ``threads=N`` sets torch threads (default 1). Prints the folder and the card.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from trainer.prior.config import PRESETS, PriorConfig, preset
+
+
+class UsageError(ValueError):
+    """A bad command line; the message says what is valid."""
+
+
+def parse_args(argv: list[str]) -> tuple[PriorConfig, dict[str, Any]]:
+    """``key=value`` words -> (PriorConfig, run options ``out``/``force``)."""
+    fields: dict[str, Any] = {}
+    options: dict[str, Any] = {"out": None, "force": False, "threads": None}
+    base = "tiny-countdown"
+    for word in argv:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise UsageError(f"expected key=value, got {word!r}")
+        key = key.removeprefix("prior.")  # prior.accuracy=0.5 and accuracy=0.5 are the same knob
+        if key == "prior":
+            if value in PRESETS:
+                base = value
+            elif value in ("aligned", "misaligned"):
+                fields["alignment"] = value
+            else:
+                raise UsageError(f"prior={value!r}: use aligned, misaligned or a preset ({', '.join(PRESETS)})")
+        elif key in options:
+            options[key] = {"force": lambda v: v.lower() in ("1", "true", "yes"), "threads": int}.get(key, str)(value)
+        else:
+            _set(fields, key.split("."), _scalar(value))
+    try:
+        return preset(base, **fields), options
+    except ValidationError as exc:
+        valid = ", ".join(sorted(PriorConfig.model_fields))
+        raise UsageError(f"invalid prior config ({exc.error_count()} problem(s)):\n{exc}\nvalid keys: prior, out, force, threads, {valid}") from None
+
+
+def _set(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        tree = tree.setdefault(part, {})
+    tree[path[-1]] = value
+
+
+def _scalar(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def main(argv: list[str] | None = None) -> Path:
+    from trainer.prior.build import build, ensure_organism
+
+    try:
+        prior, options = parse_args(list(sys.argv[1:] if argv is None else argv))
+    except UsageError as exc:
+        sys.exit(f"warmstart: {exc}")
+    if options["out"]:
+        folder = Path(options["out"]).expanduser()
+        folder.mkdir(parents=True, exist_ok=True)
+        build(prior, folder, threads=options["threads"])
+        (folder / ".complete").write_text(prior.model_dump_json() + "\n")
+    else:
+        folder = ensure_organism(prior, force=options["force"], threads=options["threads"])
+    print(f"warmstart: organism at {folder}")
+    print((folder / "README.md").read_text())
+    return folder
+
+
+if __name__ == "__main__":
+    main()
