@@ -43,8 +43,7 @@ class SelfVerifyReward(Reward):
     def bind(self, trainer: Any) -> None:
         self._trainer = trainer
         if self.config.judge == "frozen":
-            model = trainer.accelerator.unwrap_model(trainer.model)
-            self._judge_model = copy.deepcopy(model).eval().requires_grad_(False)
+            self._judge_model = _frozen_copy(trainer.accelerator.unwrap_model(trainer.model))
 
     def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
         rows = rows_from_columns(len(completions), columns)
@@ -103,6 +102,22 @@ class SelfVerifyReward(Reward):
         state = super().__getstate__()
         state["options"] = {k: v for k, v in self.options.items() if k != "generate"}
         return state
+
+
+def _frozen_copy(model: Any) -> Any:
+    """A frozen judge: the initial weights reloaded from their checkpoint, free of the trainer's hooks and state.
+
+    A deep copy of the live policy also copies what the trainer attached to it, and judged garbage during
+    training; reloading is clean. Models without a loadable checkpoint fall back to a deep copy.
+    """
+    path = getattr(model.config, "_name_or_path", "") or ""
+    try:
+        from transformers import AutoModelForCausalLM
+
+        judge = AutoModelForCausalLM.from_pretrained(path, dtype=model.dtype).to(model.device)
+    except (OSError, ValueError):
+        judge = copy.deepcopy(model)
+    return judge.eval().requires_grad_(False)
 
 
 def _outcome(verdict) -> str:
