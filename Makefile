@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/python -m trainer.run $(ARGS)
+	$(BIN)/python -m trainer.demo $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest -q $(ARGS)

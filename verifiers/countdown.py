@@ -151,7 +151,7 @@ class CountdownVerifier(Verifier):
 
     name = "countdown"
     Config = CountdownConfig
-    default_timeout = 2.0
+    default_timeout = 5.0
 
     def verify(self, item: TaskItem, completion: str) -> Verdict:
         nums, target = _item_fields(item)
