@@ -21,6 +21,8 @@ demo: install
 	$(BIN)/python -m trainer.demo $(ARGS)
 
 test: install
+	# Debian chromium renders the comparison report in its test (CI runs as root).
+	command -v chromium >/dev/null 2>&1 || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 	$(BIN)/python -m pytest -q $(ARGS)
 
 bench: install
