@@ -26,26 +26,23 @@ def compute_policy_stats(model: Any, prompt_ids: Sequence[Sequence[int]], comple
 
 
 def _stats_chunk(model, prompts, completions, pad_id: int, temperature: float) -> list[dict[str, torch.Tensor]]:
+    """TRL's layout: prompts left-padded, completions right-padded, logits kept only for completion positions."""
     device = next(model.parameters()).device
-    seqs = [list(p) + list(c) for p, c in zip(prompts, completions)]
-    width = max(len(s) for s in seqs)
-    t_max = max(1, max(len(c) for c in completions))
-    input_ids = torch.full((len(seqs), width), pad_id, dtype=torch.long, device=device)
+    p_max = max(len(p) for p in prompts)
+    c_max = max(1, max(len(c) for c in completions))
+    rows = len(prompts)
+    input_ids = torch.full((rows, p_max + c_max), pad_id, dtype=torch.long, device=device)
     attention = torch.zeros_like(input_ids)
-    index = torch.zeros((len(seqs), t_max), dtype=torch.long, device=device)
-    comp = torch.zeros((len(seqs), t_max), dtype=torch.long, device=device)
-    mask = torch.zeros((len(seqs), t_max), dtype=torch.long, device=device)
+    mask = torch.zeros((rows, c_max), dtype=torch.long, device=device)
     for i, (p, c) in enumerate(zip(prompts, completions)):
-        input_ids[i, : len(seqs[i])] = torch.tensor(seqs[i], device=device)
-        attention[i, : len(seqs[i])] = 1
-        n = len(c)
-        if n:
-            index[i, :n] = torch.arange(len(p) - 1, len(p) - 1 + n, device=device)  # logits at t predict token t+1
-            comp[i, :n] = torch.tensor(list(c), device=device)
-            mask[i, :n] = 1
-    logits = model(input_ids=input_ids, attention_mask=attention).logits
-    picked = logits.gather(1, index.unsqueeze(-1).expand(-1, -1, logits.size(-1)))
-    stats = token_stats(picked, comp, mask, temperature)
+        input_ids[i, p_max - len(p) : p_max] = torch.tensor(list(p), device=device)
+        attention[i, p_max - len(p) : p_max + len(c)] = 1
+        if len(c):
+            input_ids[i, p_max : p_max + len(c)] = torch.tensor(list(c), device=device)
+            mask[i, : len(c)] = 1
+    # The logits at position t predict token t+1: keep the c_max+1 last positions and drop the final one.
+    logits = model(input_ids=input_ids, attention_mask=attention, logits_to_keep=c_max + 1).logits[:, :-1]
+    stats = token_stats(logits, input_ids[:, p_max:], mask, temperature)
     lengths = mask.sum(dim=1).tolist()
     return [
         {"logprobs": stats.logprobs[i, :n].cpu(), "entropy": stats.entropy[i, :n].cpu(), "self_certainty": stats.self_certainty[i, :n].cpu()}
