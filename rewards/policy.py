@@ -33,7 +33,7 @@ class IntrinsicReward(Reward):
         stats_rows = columns.get("policy_stats")
         if stats_rows is None:
             raise RuntimeError(f"{self.name} needs the policy_stats column; train it with trainer.run (UrlvrGRPOTrainer)")
-        stats, mask = _stack(stats_rows)
+        stats, mask = stack_stats(stats_rows)
         groups = group_indices(prompts)
         group_size = len(groups[0]) if groups and all(len(g) == len(groups[0]) for g in groups) else None
         values = intrinsic_from_stats(self.name, stats, mask, group_size=group_size)
@@ -42,7 +42,8 @@ class IntrinsicReward(Reward):
         return out
 
 
-def _stack(rows: Sequence[Mapping[str, torch.Tensor]]) -> tuple[TokenStats, torch.Tensor]:
+def stack_stats(rows: Sequence[Mapping[str, torch.Tensor]]) -> tuple[TokenStats, torch.Tensor]:
+    """Per-rollout 1-D statistics padded into [B, T] TokenStats plus the mask of real tokens."""
     width = max(1, max(len(r["logprobs"]) for r in rows))
     mask = torch.zeros((len(rows), width), dtype=torch.long)
     fields = {k: torch.zeros((len(rows), width)) for k in ("logprobs", "entropy", "self_certainty")}

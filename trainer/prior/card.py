@@ -14,7 +14,8 @@ from typing import Any
 
 import torch
 
-from rewards.intrinsic import INTRINSIC_REWARDS, TokenStats, intrinsic_from_stats
+from rewards.intrinsic import INTRINSIC_REWARDS, intrinsic_from_stats
+from rewards.policy import stack_stats
 from trainer.policy_stats import compute_policy_stats
 from trainer.prior.corpus import compact, in_error_slice, task_for, wrong_expression
 from verifiers.countdown import CountdownVerifier, last_answer
@@ -66,15 +67,7 @@ def sample(model: Any, tokenizer: Any, prompts: list[str], n: int, max_new_token
 def confidence_scores(model: Any, tokenizer: Any, samples: list[tuple[list[int], list[int], str]], temperature: float) -> dict[str, list[float]]:
     """Each intrinsic reward's value for every sample (higher = more confident)."""
     stats = compute_policy_stats(model, [s[0] for s in samples], [s[1] for s in samples], tokenizer.pad_token_id, temperature, micro_batch=64)
-    width = max(1, max(len(s["logprobs"]) for s in stats))
-    mask = torch.zeros((len(stats), width), dtype=torch.long)
-    fields = {k: torch.zeros((len(stats), width)) for k in ("logprobs", "entropy", "self_certainty")}
-    for i, s in enumerate(stats):
-        n = len(s["logprobs"])
-        mask[i, :n] = 1
-        for k in fields:
-            fields[k][i, :n] = s[k]
-    token = TokenStats(**fields)
+    token, mask = stack_stats(stats)
     return {name: intrinsic_from_stats(name, token, mask, log_space=True).tolist() for name in INTRINSIC_REWARDS}
 
 
