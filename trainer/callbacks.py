@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from transformers import TrainerCallback
+from transformers.trainer_callback import ProgressCallback
 
 from rewards.base import Reward
 from trainer.collapse import CollapseConfig, CollapseDetector
@@ -85,3 +86,18 @@ class MetricsCallback(TrainerCallback):
         self.run_dir.append_metrics(record)
         self.detector.update(step, record)
         self.run_dir.write_collapse(self.detector.to_json())
+
+
+class QuietProgressCallback(ProgressCallback):
+    """The progress bar, with one short line per validation instead of every step's full metrics dict.
+
+    Every metric still goes to metrics.jsonl and to the ``report_to`` loggers.
+    """
+
+    KEYS = (("reward", "reward"), ("oracle_accuracy", "oracle"), ("reward_accuracy", "reward acc"), ("val/accuracy", "val acc"))
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not state.is_world_process_zero or self.training_bar is None or not logs or "val/accuracy" not in logs:
+            return
+        parts = [f"{label} {logs[key]:.3f}" for key, label in self.KEYS if isinstance(logs.get(key), (int, float))]
+        self.training_bar.write(f"step {state.global_step}: " + ", ".join(parts))

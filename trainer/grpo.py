@@ -12,10 +12,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
+from transformers.trainer_callback import ProgressCallback
 from trl import GRPOTrainer
 
 from rewards.base import Reward, completion_text, group_indices
 from rewards.diagnostics import group_diagnostics
+from trainer.callbacks import QuietProgressCallback
 from trainer.policy_stats import attach_policy_stats
 
 
@@ -33,6 +35,8 @@ class UrlvrGRPOTrainer(GRPOTrainer):
         self.policy_stats_seconds = 0.0
         for r in self._all_rewards():
             r.bind(self)
+        if self.pop_callback(ProgressCallback) is not None:
+            self.add_callback(QuietProgressCallback)
 
     def _all_rewards(self) -> list[Reward]:
         out = [self.urlvr_reward, *self.shadows.values()]
