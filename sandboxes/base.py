@@ -135,6 +135,13 @@ class Sandbox(ABC):
         if self._closed:
             raise SandboxError(f"{self.name} sandbox is closed")
 
+    def _prepare(self, argv, files: Files | None, limits: Limits | None) -> tuple[Limits, dict[str, bytes]]:
+        """The checks every backend's ``run`` starts with: open, non-empty argv; the limits and files to use."""
+        self._check_open()
+        if not argv:
+            raise ValueError("argv must not be empty")
+        return limits or self.config.limits, check_files(files)
+
     def __enter__(self) -> Sandbox:
         return self
 

@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from pydantic import Field
 
 from sandboxes import cgroup
-from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError, base_prefix, base_python, check_files
+from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError, base_prefix, base_python
 from sandboxes.process import Drained, drain, kill_group, rlimits
 
 log = logging.getLogger(__name__)
@@ -111,12 +111,8 @@ class BwrapSandbox(Sandbox):
 
     def run(self, argv, files: Files | None = None, stdin: str | bytes = b"", env: Mapping[str, str] | None = None,
             limits: Limits | None = None) -> ExecResult:
-        self._check_open()
-        if not argv:
-            raise ValueError("argv must not be empty")
-        limits = limits or self.config.limits
+        limits, contents = self._prepare(argv, files, limits)
         stdin_bytes = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
-        contents = check_files(files)
         fds = [_memfd(name, data) for name, data in contents.items()]
         status_r, status_w = os.pipe()
         block_r, block_w = os.pipe()

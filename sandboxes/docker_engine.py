@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from pydantic import Field
 
-from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError, check_files
+from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError
 
 WORKDIR = "/sandbox"
 _BOOT = (
@@ -62,11 +62,7 @@ class DockerSandbox(Sandbox):
 
     def run(self, argv, files: Files | None = None, stdin: str | bytes = b"", env: Mapping[str, str] | None = None,
             limits: Limits | None = None) -> ExecResult:
-        self._check_open()
-        if not argv:
-            raise ValueError("argv must not be empty")
-        limits = limits or self.config.limits
-        contents = check_files(files)
+        limits, contents = self._prepare(argv, files, limits)
         contents[".stdin"] = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
         payload = json.dumps({k: base64.b64encode(v).decode() for k, v in contents.items()})
         container = self._create(argv, limits, {**(env or {}), "URLVR_FILES": payload})

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from pydantic import Field
 
-from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError, check_files
+from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError
 from sandboxes.process import drain, kill_group, rlimits
 
 _DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -43,11 +43,7 @@ class UnsafeSubprocessSandbox(Sandbox):
 
     def run(self, argv, files: Files | None = None, stdin: str | bytes = b"", env: Mapping[str, str] | None = None,
             limits: Limits | None = None) -> ExecResult:
-        self._check_open()
-        if not argv:
-            raise ValueError("argv must not be empty")
-        limits = limits or self.config.limits
-        contents = check_files(files)
+        limits, contents = self._prepare(argv, files, limits)
         workdir = tempfile.mkdtemp(prefix="urlvr-unsafe-")
         try:
             for name, data in contents.items():
