@@ -99,6 +99,9 @@ class Verifier(ABC):
     needs: ClassVar[Needs] = Needs()
     deterministic: ClassVar[bool] = True
     default_timeout: ClassVar[float] = 5.0
+    bounded: ClassVar[bool] = False
+    """True when ``verify`` provably answers any input quickly (bounded parsing, no search): a Ray actor may
+    then run it in-process instead of behind a killable worker. Claim it only with hostile-input tests."""
 
     def __init__(self, config: VerifierConfig | Mapping[str, Any] | None = None):
         if config is None or isinstance(config, Mapping):

@@ -152,6 +152,7 @@ class CountdownVerifier(Verifier):
     name = "countdown"
     Config = CountdownConfig
     default_timeout = 5.0
+    bounded = True  # length and character whitelists before parsing; tests/verifiers/test_countdown.py HOSTILE
 
     def verify(self, item: TaskItem, completion: str) -> Verdict:
         nums, target = _item_fields(item)

@@ -21,7 +21,7 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 from verifiers.base import TaskItem, Verdict, Verifier
 from verifiers.pool import PoolStats
 from verifiers.registry import make_verifier
-from verifiers.workers import RawVerdict, WorkerRunner
+from verifiers.workers import RawVerdict, WorkerRunner, raw
 
 
 class RayPoolOptions(BaseModel):
@@ -52,16 +52,25 @@ def ensure_ray(address: str | None = None) -> None:
 
 
 class VerifierActor:
-    """Body of one actor: a one-process ``WorkerRunner`` around the verifier."""
+    """Body of one actor: a one-process ``WorkerRunner`` around the verifier.
+
+    A ``bounded`` verifier (proven to answer any input quickly) runs in the actor itself: the actor is already
+    a separate process, and the extra hop to a worker would cost more than the check.
+    """
 
     def __init__(self, verifier: Verifier, timeout: float | None, start_timeout: float, max_memory_mb: int | None):
-        self.runner = WorkerRunner(verifier, 1, timeout, start_timeout=start_timeout, max_memory_mb=max_memory_mb)
+        self.verifier = verifier
+        self.runner = None
+        if not verifier.bounded:
+            self.runner = WorkerRunner(verifier, 1, timeout, start_timeout=start_timeout, max_memory_mb=max_memory_mb)
 
     def ready(self) -> int:
         return os.getpid()
 
     def verify(self, items: Sequence[TaskItem], completions: Sequence[str]) -> tuple[list[RawVerdict], int]:
         """Verdicts (as tuples: far cheaper to send than pydantic objects) for the sub-batch, and the worker restarts it cost."""
+        if self.runner is None:
+            return [raw(v) for v in self.verifier.verify_batch(items, completions)], 0
         before = self.runner.restarts
         return self.runner.run_raw(items, completions), self.runner.restarts - before
 

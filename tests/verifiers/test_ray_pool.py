@@ -86,3 +86,15 @@ def test_an_actor_side_failure_becomes_error_verdicts_not_an_exception(scripted)
         assert [v.status for v in verdicts] == ["error", "error"]
         assert "verifier actor failed" in verdicts[0].reason and "ZeroDivisionError" in verdicts[0].reason
         assert [v.status for v in pool.verify_batch([ITEM], ["42"])] == ["correct"]
+
+
+def test_bounded_verifier_runs_in_the_actor_with_the_same_verdicts():
+    items = [{"nums": [3, 5, 7], "target": 22}] * 40
+    completions = ["<answer>3 * 5 + 7</answer>", "<answer>3 + 5 + 7</answer>", "<answer>" + "(" * 5000 + "</answer>", ""] * 10
+    with make_pool("countdown", backend="ray", workers=2, batch_size=8) as pool:
+        assert ray.get(pool.actors[0].__ray_call__.remote(lambda actor: actor.runner is None))  # no worker hop
+        verdicts = pool.verify_batch(items, completions)
+    with make_pool("countdown", backend="inprocess") as reference:
+        expected = reference.verify_batch(items, completions)
+    assert [(v.status, v.score, v.reason) for v in verdicts] == [(v.status, v.score, v.reason) for v in expected]
+    assert [v.status for v in verdicts[:4]] == ["correct", "incorrect", "incorrect", "incorrect"]
