@@ -92,3 +92,20 @@ def test_fresh_run_refuses_to_overwrite(tmp_path):
     (run_dir / "metrics.jsonl").write_text('{"step": 1}\n')
     proc = run_cli(["reward=oracle", f"run_dir={run_dir}"], timeout=300)
     assert proc.returncode != 0 and "trainer.resume=true" in proc.stderr
+
+
+@pytest.mark.parametrize("task,backend", [("code", "ray"), ("math", "local")])
+def test_math_and_code_tasks_train_end_to_end(tmp_path, task, backend):
+    run_dir = tmp_path / "run"
+    args = [f"task={task}", "reward=oracle", "task.train_size=4", "task.val_size=2", "trainer.max_steps=1",
+            "trainer.num_generations=2", "trainer.prompts_per_step=1", "trainer.max_completion_length=32",
+            "trainer.val_prompts=1", "trainer.val_samples=1", "trainer.report_to=[none]", f"verifiers.backend={backend}",
+            f"run_dir={run_dir}"]
+    proc = subprocess.run([sys.executable, "-m", "trainer.run", *args], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    records = read_metrics(run_dir)
+    assert [r["step"] for r in records] == [0, 1]
+    step = records[1]
+    assert in_unit(step["oracle_accuracy"]) and in_unit(step["val/accuracy"])
+    assert step["verifier/oracle/calls"] >= 1 and step["verifier/oracle/errors"] == 0 and step["verifier/oracle/timeouts"] == 0
+    assert "task:\n  name: " + task in (run_dir / "config.yaml").read_text()
