@@ -23,7 +23,7 @@ from pydantic import Field
 
 from sandboxes import cgroup
 from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError, base_prefix, base_python
-from sandboxes.process import Drained, drain, kill_group, rlimits
+from sandboxes.process import Drained, LiveProcesses, drain, kill_group, rlimits
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class BwrapSandbox(Sandbox):
         if not self.cgroups and os.getuid() == 0:
             log.warning("bwrap sandbox as root without cgroups: RLIMIT_NPROC does not bind uid 0, fork bombs are "
                         "limited only by the wall clock")
-        self._live: set[subprocess.Popen] = set()
+        self._live = LiveProcesses()
 
     def mounts(self) -> list[str]:
         """The bwrap arguments for the read-only file system view (system libraries, interpreter, extras)."""
@@ -124,8 +124,7 @@ class BwrapSandbox(Sandbox):
                                     pass_fds=[*fds, status_w, block_r], start_new_session=True,
                                     env={})  # bwrap's own init (pid 1 inside) must not carry the host env
 
-            with self._lock:
-                self._live.add(proc)
+            self._live.add(proc)
             _close(*fds, status_w, block_r)
             fds, status_w, block_r = [], -1, -1
             with os.fdopen(status_r, "rb") as status:
@@ -140,8 +139,7 @@ class BwrapSandbox(Sandbox):
                 if proc.returncode is None:  # kill before closing block_w: EOF there would start the command
                     kill_group(proc.pid)
                     proc.wait()
-                with self._lock:
-                    self._live.discard(proc)
+                self._live.discard(proc)
             _close(*fds, status_w, block_r, status_r, block_w)
             if group is not None:
                 group.remove()
@@ -187,10 +185,7 @@ class BwrapSandbox(Sandbox):
 
     def close(self) -> None:
         super().close()
-        with self._lock:
-            live = list(self._live)
-        for proc in live:
-            kill_group(proc.pid)
+        self._live.kill_all()
 
 
 def _over_cpu(exit_code: int, cpu: float | None, limits: Limits) -> bool:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pydantic import Field
 
 from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError
-from sandboxes.process import drain, kill_group, rlimits
+from sandboxes.process import LiveProcesses, drain, rlimits
 
 _DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 
@@ -39,7 +39,7 @@ class UnsafeSubprocessSandbox(Sandbox):
         super().__init__(config)
         if not self.config.unsafe_ok:
             raise SandboxError("the 'subprocess' backend runs code UNSANDBOXED; set unsafe_ok=true to use it anyway")
-        self._live: set[subprocess.Popen] = set()
+        self._live = LiveProcesses()
 
     def run(self, argv, files: Files | None = None, stdin: str | bytes = b"", env: Mapping[str, str] | None = None,
             limits: Limits | None = None) -> ExecResult:
@@ -60,23 +60,18 @@ class UnsafeSubprocessSandbox(Sandbox):
                 )
             except OSError as exc:
                 raise SandboxError(f"could not start {argv[0]!r}: {exc}") from exc
-            with self._lock:
-                self._live.add(proc)
+            self._live.add(proc)
             try:
                 d = drain(proc, stdin.encode() if isinstance(stdin, str) else bytes(stdin), limits)
             finally:
-                with self._lock:
-                    self._live.discard(proc)
+                self._live.discard(proc)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         return _result(d, limits)
 
     def close(self) -> None:
         super().close()
-        with self._lock:
-            live = list(self._live)
-        for proc in live:
-            kill_group(proc.pid)
+        self._live.kill_all()
 
 
 def _result(d, limits: Limits) -> ExecResult:
