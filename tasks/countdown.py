@@ -124,6 +124,12 @@ def compact_question(nums: Sequence[int], target: int) -> str:
     return f"nums {' '.join(str(int(n)) for n in nums)} target {int(target)}"
 
 
+@lru_cache(maxsize=8)
+def _train_rows(config: CountdownConfig) -> tuple[dict[str, Any], ...]:
+    """The generated training split, made once per config: the validation split is built to exclude it."""
+    return tuple(generate(config, config.train_size, seed=config.seed))
+
+
 def _row_key(row: Mapping[str, Any]) -> tuple:
     return tuple(sorted(row["nums"])), int(row["target"])
 
@@ -146,9 +152,9 @@ class CountdownTask(Task):
         if cfg.path:
             return self._load(split)
         if split == "train":
-            return generate(cfg, cfg.train_size, seed=cfg.seed)
+            return [dict(r) for r in _train_rows(cfg)]
         if split == "validation":
-            train_keys = {_row_key(r) for r in generate(cfg, cfg.train_size, seed=cfg.seed)}
+            train_keys = {_row_key(r) for r in _train_rows(cfg)}
             return generate(cfg, cfg.val_size, seed=cfg.seed + 1_000_003, exclude=train_keys)
         raise ValueError(f"unknown split {split!r}; valid choices: train, validation")
 
