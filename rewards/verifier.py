@@ -57,7 +57,7 @@ class VerifierReward(Reward):
         texts = [completion_text(c) for c in completions]
         verdicts = self.pool.verify_batch(items, texts)
         for v in verdicts:
-            self.counts[f"{v.status}"] += 1
+            self.counts[v.status] += 1
         self.last_verdicts = verdicts
         return verdicts
 
