@@ -124,10 +124,24 @@ def compact_question(nums: Sequence[int], target: int) -> str:
     return f"nums {' '.join(str(int(n)) for n in nums)} target {int(target)}"
 
 
+VAL_SEED_OFFSET = 1_000_003
+
+
+@lru_cache(maxsize=8)
+def _val_rows(config: CountdownConfig) -> tuple[dict[str, Any], ...]:
+    """The generated validation split: it depends on the seed and ranges only, never on ``train_size``.
+
+    So runs with different training-set sizes are validated on the same problems, and a smaller ``val_size``
+    is a prefix of a larger one (the prior lab's corpus excludes the first 256).
+    """
+    return tuple(generate(config, config.val_size, seed=config.seed + VAL_SEED_OFFSET))
+
+
 @lru_cache(maxsize=8)
 def _train_rows(config: CountdownConfig) -> tuple[dict[str, Any], ...]:
-    """The generated training split, made once per config: the validation split is built to exclude it."""
-    return tuple(generate(config, config.train_size, seed=config.seed))
+    """The generated training split, made once per config, excluding every validation problem."""
+    val_keys = {_row_key(r) for r in _val_rows(config)}
+    return tuple(generate(config, config.train_size, seed=config.seed, exclude=val_keys))
 
 
 def _row_key(row: Mapping[str, Any]) -> tuple:
@@ -154,8 +168,7 @@ class CountdownTask(Task):
         if split == "train":
             return [dict(r) for r in _train_rows(cfg)]
         if split == "validation":
-            train_keys = {_row_key(r) for r in _train_rows(cfg)}
-            return generate(cfg, cfg.val_size, seed=cfg.seed + 1_000_003, exclude=train_keys)
+            return [dict(r) for r in _val_rows(cfg)]
         raise ValueError(f"unknown split {split!r}; valid choices: train, validation")
 
     def _load(self, split: str) -> list[dict[str, Any]]:

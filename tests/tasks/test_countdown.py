@@ -23,6 +23,16 @@ def test_generation_is_seeded_and_splits_are_disjoint(task):
     assert not keys(train) & keys(val)
 
 
+def test_validation_does_not_depend_on_train_size():
+    small = CountdownTask({"train_size": 20, "val_size": 30, "seed": 5}).rows("validation")
+    large = CountdownTask({"train_size": 400, "val_size": 30, "seed": 5}).rows("validation")
+    assert small == large
+    assert CountdownTask({"train_size": 20, "val_size": 10, "seed": 5}).rows("validation") == small[:10]
+    keys = {(tuple(sorted(r["nums"])), r["target"]) for r in small}
+    train = CountdownTask({"train_size": 400, "val_size": 30, "seed": 5}).rows("train")
+    assert not keys & {(tuple(sorted(r["nums"])), r["target"]) for r in train}
+
+
 def test_distribution_matches_countdown_3to4(task):
     for row in task.rows("train"):
         assert 3 <= len(row["nums"]) <= 4

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CORPUS_VERSION = 3
+CORPUS_VERSION = 4
 """Bump when corpus, tokenizer or training code changes what a given config builds (invalidates the cache)."""
 
 
