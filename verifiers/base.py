@@ -5,7 +5,10 @@ Nothing here imports Ray, TRL or torch; scoring code stays testable as plain Pyt
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
+from contextlib import contextmanager
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
@@ -32,11 +35,11 @@ class Verdict(BaseModel):
     # are made per rollout on the hot path, where even model_construct costs more than a countdown check.
     @classmethod
     def _make(cls, status: Status, score: float | None, reason: str, seconds: float = 0.0) -> Verdict:
-        verdict = cls.__new__(cls)
-        object.__setattr__(verdict, "__dict__", {"status": status, "score": score, "reason": reason, "seconds": seconds})
-        object.__setattr__(verdict, "__pydantic_fields_set__", _ALL_FIELDS)
-        object.__setattr__(verdict, "__pydantic_extra__", None)
-        object.__setattr__(verdict, "__pydantic_private__", None)
+        verdict = _new_object(cls)  # BaseModel's slots, set through their descriptors (frozen models refuse setattr)
+        _set_dict(verdict, {"status": status, "score": score, "reason": reason, "seconds": seconds})
+        _set_fields_set(verdict, _ALL_FIELDS)
+        _set_extra(verdict, None)
+        _set_private(verdict, None)
         return verdict
 
     @classmethod
@@ -55,6 +58,11 @@ class Verdict(BaseModel):
     def timeout(cls, reason: str) -> Verdict:
         return cls._make("timeout", None, str(reason))
 
+    def _stamp(self, seconds: float) -> Verdict:
+        """Set ``seconds`` in place: only for the caller that owns this fresh verdict (see ``Verifier.verify``)."""
+        self.__dict__["seconds"] = seconds
+        return self
+
     def timed(self, seconds: float) -> Verdict:
         """This verdict with ``seconds`` set (a cheap copy, no re-validation)."""
         return self._make(self.status, self.score, self.reason, float(seconds))
@@ -66,6 +74,11 @@ class Verdict(BaseModel):
 
 
 _ALL_FIELDS = frozenset(Verdict.model_fields)
+_new_object = object.__new__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class Needs(BaseModel):
@@ -117,19 +130,52 @@ class Verifier(ABC):
 
     @abstractmethod
     def verify(self, item: TaskItem, completion: str) -> Verdict:
-        """Score one completion against one task item. Pure: no I/O beyond what the verifier's needs declare."""
+        """Score one completion against one task item. Pure: no I/O beyond what the verifier's needs declare.
+
+        Return a new Verdict on every call (the ``Verdict`` constructors do), never a shared or cached one:
+        ``safe_verify`` owns it and stamps its ``seconds`` in place (the contract test checks this).
+        """
 
     def verify_batch(self, items: Sequence[TaskItem], completions: Sequence[str]) -> list[Verdict]:
         """Score many; an exception in one item becomes that item's ``error`` verdict."""
         if len(items) != len(completions):
             raise ValueError(f"{len(items)} items but {len(completions)} completions")
-        return [safe_verify(self, item, c) for item, c in zip(items, completions)]
+        with gc_paused():
+            return [safe_verify(self, item, c) for item, c in zip(items, completions)]
 
     def __getstate__(self) -> dict[str, Any]:
         return {"config": self.config.model_dump()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["config"])
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector while a batch builds its verdicts; restore its state after.
+
+    A batch allocates one tracked object per item and no reference cycles, so the collector's passes over the
+    growing result list are pure cost: on the 200k-item countdown bench they took a fifth of the time.
+    Nested and concurrent uses (Ray actor threads) are counted; the last one out restores the collector.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def safe_verify(verifier: Verifier, item: TaskItem, completion: Any) -> Verdict:
@@ -144,4 +190,4 @@ def safe_verify(verifier: Verifier, item: TaskItem, completion: Any) -> Verdict:
                 verdict = Verdict.error(f"{verifier.name}.verify returned {type(verdict).__name__}, not a Verdict")
         except Exception as exc:  # a verifier bug must never crash training
             verdict = Verdict.error(f"{type(exc).__name__} in {verifier.name}: {exc}"[:500])
-    return verdict.timed(time.perf_counter() - start)
+    return verdict._stamp(time.perf_counter() - start)  # in place: a copy per item cost ~7% of a countdown check

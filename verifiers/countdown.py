@@ -1,15 +1,14 @@
 """Countdown: is the last ``<answer>`` an arithmetic expression that uses every given number once and hits the target?
 
-Parsing is an ``ast`` whitelist (integer literals, binary ``+ - * /``, parentheses) after a character whitelist
-and a length bound, so hostile text is rejected in microseconds. Arithmetic is exact (``fractions.Fraction``).
+A character whitelist and a length bound come first, then a check that the digit runs are exactly the given
+numbers, then a one-pass precedence evaluator over a token list that accepts only integer literals, binary
+``+ - * /`` and parentheses. Nothing is ever ``eval``-ed, so hostile text is rejected in microseconds.
+Arithmetic is exact (ints, and ``fractions.Fraction`` only after a division that is not whole).
 """
 
 from __future__ import annotations
 
-import ast
 import re
-from collections import Counter
-from collections.abc import Sequence
 from fractions import Fraction
 
 from pydantic import Field
@@ -17,8 +16,7 @@ from pydantic import Field
 from verifiers.base import TaskItem, Verdict, Verifier, VerifierConfig
 
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
-_ALLOWED_CHARS = re.compile(r"[0-9+\-*/() \t\n.=]*")
-_OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_BAD_CHAR = re.compile(r"[^0-9+\-*/() \t\n.=]")
 _DIGITS = re.compile(r"\d+")
 
 
@@ -55,87 +53,149 @@ def parse_expression(
         raise ExpressionError("empty answer")
     if len(text) > max_chars:
         raise ExpressionError(f"answer is {len(text)} characters, over the {max_chars} limit")
-    if not _ALLOWED_CHARS.fullmatch(text):
-        bad = next(ch for ch in text if not _ALLOWED_CHARS.fullmatch(ch))
-        raise ExpressionError(f"character {bad!r} is not allowed; use digits, + - * / and parentheses")
-    lhs, claimed = _split_equation(text)
+    bad = _BAD_CHAR.search(text)
+    if bad:
+        raise ExpressionError(f"character {bad.group()!r} is not allowed; use digits, + - * / and parentheses")
+    lhs, claimed = _split_equation(text) if "=" in text else (text, None)
     if expected is not None:
-        found = sorted(int(d) for d in _DIGITS.findall(lhs))
+        found = sorted(map(int, _DIGITS.findall(lhs)))
         if found != expected:
-            raise NumbersError(check_numbers(found, expected) or "the numbers do not match")
-    try:
-        tree = ast.parse(lhs, mode="eval")
-    except SyntaxError as exc:
-        raise ExpressionError(f"not a valid expression: {exc.msg}") from None
-    literals: list[int] = []
-    value = _evaluate(tree.body, literals, depth=0, max_depth=max_depth)
+            raise NumbersError(_numbers_reason(found, expected))
+    value, literals = evaluate_tokens(_TOKENS.findall(lhs), max_depth)
     if claimed is not None and claimed != value:
         raise ExpressionError(f"the expression equals {_fmt(value)}, not the claimed {_fmt(claimed)}")
     return value, literals
 
 
 def _split_equation(text: str) -> tuple[str, Fraction | None]:
-    if "=" not in text:
-        return text, None
     parts = text.split("=")
     if len(parts) != 2 or not re.fullmatch(r"\s*\d{1,6}\s*", parts[1]):
         raise ExpressionError("only 'expression = integer' is allowed after '='")
     return parts[0], Fraction(int(parts[1]))
 
 
-def _evaluate(node: ast.AST, literals: list[int], depth: int, max_depth: int) -> Fraction | int:
-    kind = type(node)
-    if kind is ast.BinOp:
-        if depth >= max_depth:
-            raise ExpressionError(f"expression nests deeper than {max_depth}")
-        op = type(node.op)
-        if op not in _OPS:
-            raise ExpressionError(f"operator {op.__name__} is not allowed; only + - * /")
-        left = _evaluate(node.left, literals, depth + 1, max_depth)
-        return _apply(op, left, _evaluate(node.right, literals, depth + 1, max_depth))
-    if kind is ast.Constant:
-        if type(node.value) is not int:
-            raise ExpressionError(f"{node.value!r} is not an integer")
-        literals.append(node.value)
-        return node.value
-    if kind is ast.UnaryOp:
-        raise ExpressionError("unary operators are not allowed; combine the numbers with + - * /")
-    raise ExpressionError(f"{kind.__name__} is not allowed; only integers, + - * / and parentheses")
+def evaluate_tokens(tokens: list[str], max_depth: int = 32) -> tuple[Fraction | int, list[int]]:
+    """Evaluate an infix token list (integers, ``+ - * /``, parentheses) by operator precedence, exactly.
+
+    One pass with an operand stack and an operator stack, no recursion: the cost is linear in the tokens and
+    the nesting is bounded by ``max_depth``. Returns (value, integer literals in order).
+    """
+    values: list[Fraction | int] = []
+    ops: list[str] = []
+    literals: list[int] = []
+    depth = 0
+    want_operand = True
+    for tok in tokens:
+        if want_operand:
+            if tok[0] in _DIGIT_CHARS:
+                if tok[0] == "0" and tok.lstrip("0"):  # Python's rule: 0, 00 yes; 07 no
+                    raise ExpressionError(f"not a valid expression: leading zeros in {tok!r} are not permitted")
+                number = int(tok)
+                values.append(number)
+                literals.append(number)
+                want_operand = False
+            elif tok == "(":
+                depth += 1
+                if depth > max_depth:
+                    raise ExpressionError(f"expression nests deeper than {max_depth}")
+                ops.append(tok)
+            elif tok == "-" or tok == "+":
+                raise ExpressionError("unary operators are not allowed; combine the numbers with + - * /")
+            else:
+                raise _unexpected(tok)
+        elif tok in _PRECEDENCE:
+            precedence = _PRECEDENCE[tok]
+            while ops and ops[-1] != "(" and _PRECEDENCE[ops[-1]] >= precedence:
+                _reduce(values, ops.pop())
+            ops.append(tok)
+            want_operand = True
+        elif tok == ")":
+            while ops and ops[-1] != "(":
+                _reduce(values, ops.pop())
+            if not ops:
+                raise ExpressionError("not a valid expression: unmatched ')'")
+            ops.pop()
+            depth -= 1
+        else:
+            raise _unexpected(tok)
+    if want_operand:
+        raise ExpressionError("not a valid expression: it ends where a number is expected")
+    while ops:
+        op = ops.pop()
+        if op == "(":
+            raise ExpressionError("not a valid expression: '(' was never closed")
+        _reduce(values, op)
+    return values[0], literals
 
 
-def _apply(op: type, left: Fraction | int, right: Fraction | int) -> Fraction | int:
-    """Exact arithmetic: ints stay ints; division yields a Fraction unless it is whole."""
-    if op is ast.Add:
-        return left + right
-    if op is ast.Sub:
-        return left - right
-    if op is ast.Mult:
-        return left * right
-    if right == 0:
+_TOKENS = re.compile(r"\d+|\*\*|//|[-+*/()]|\S")
+_DIGIT_CHARS = frozenset("0123456789")
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_BANNED_OPERATORS = {"**": "Pow", "//": "FloorDiv"}
+
+
+def _unexpected(tok: str) -> ExpressionError:
+    if tok in _BANNED_OPERATORS:
+        return ExpressionError(f"operator {_BANNED_OPERATORS[tok]} is not allowed; only + - * /")
+    if tok in _PRECEDENCE or tok == ")":
+        return ExpressionError(f"not a valid expression: {tok!r} where a number is expected")
+    if tok == "(":
+        return ExpressionError("not a valid expression: '(' right after a number")
+    if tok[0] in _DIGIT_CHARS:
+        return ExpressionError(f"not a valid expression: two numbers in a row ({tok!r})")
+    return ExpressionError(f"{tok!r} is not allowed; only integers, + - * / and parentheses")
+
+
+def _reduce(values: list[Fraction | int], op: str) -> None:
+    """Pop two operands, push ``a op b``. Exact: ints stay ints; a division yields a Fraction unless whole."""
+    right = values.pop()
+    left = values[-1]
+    if op == "+":
+        values[-1] = left + right
+    elif op == "-":
+        values[-1] = left - right
+    elif op == "*":
+        values[-1] = left * right
+    elif right == 0:
         raise ZeroDivisionError("division by zero")
-    quotient = Fraction(left) / right
-    return quotient.numerator if quotient.denominator == 1 else quotient
+    elif type(left) is int and type(right) is int:
+        values[-1] = left // right if left % right == 0 else Fraction(left, right)
+    else:
+        quotient = Fraction(left) / right
+        values[-1] = quotient.numerator if quotient.denominator == 1 else quotient
 
 
 def _fmt(value: Fraction | int) -> str:
     return str(value)
 
 
-def check_numbers(used: Sequence[int], given: Sequence[int]) -> str | None:
-    """None when ``used`` is exactly the multiset ``given``; otherwise the reason it is not."""
-    if sorted(used) == sorted(given):
-        return None
-    used_c, given_c = Counter(used), Counter(given)
-    if used_c == given_c:
-        return None
-    extra = sorted((used_c - given_c).elements())
-    missing = sorted((given_c - used_c).elements())
+def _numbers_reason(used: list[int], given: list[int]) -> str:
+    """Why sorted ``used`` is not the sorted multiset ``given``."""
+    extra, missing = _multiset_difference(used, given)
     parts = []
     if extra:
         parts.append(f"uses {extra} not given (or more often than given)")
     if missing:
         parts.append(f"does not use {missing}")
     return "the expression " + " and ".join(parts)
+
+
+def _multiset_difference(a: list[int], b: list[int]) -> tuple[list[int], list[int]]:
+    """(a - b, b - a) as sorted multisets, for two sorted lists: one merge pass, no Counter."""
+    only_a: list[int] = []
+    only_b: list[int] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        if a[i] == b[j]:
+            i += 1
+            j += 1
+        elif a[i] < b[j]:
+            only_a.append(a[i])
+            i += 1
+        else:
+            only_b.append(b[j])
+            j += 1
+    return only_a + a[i:], only_b + b[j:]
 
 
 class CountdownConfig(VerifierConfig):
@@ -159,20 +219,17 @@ class CountdownVerifier(Verifier):
         answer = last_answer(completion)
         if answer is None:
             return Verdict.incorrect("no <answer>...</answer> in the completion")
-        try:
-            value, used = parse_expression(answer, self.config.max_chars, self.config.max_depth, expected=sorted(nums))
+        try:  # with ``expected``, the literals used are exactly ``nums`` once parsing succeeds
+            value, _ = parse_expression(answer, self.config.max_chars, self.config.max_depth, expected=sorted(nums))
         except NumbersError as exc:
             return Verdict.incorrect(str(exc), score=self.config.format_score)
         except ExpressionError as exc:
             return Verdict.incorrect(str(exc))
         except ZeroDivisionError:
             return Verdict.incorrect("the expression divides by zero", score=self.config.format_score)
-        wrong_numbers = check_numbers(used, nums)
-        if wrong_numbers:
-            return Verdict.incorrect(wrong_numbers, score=self.config.format_score)
         if value != target:
             return Verdict.incorrect(f"the expression equals {_fmt(value)}, not {target}", score=self.config.format_score)
-        return Verdict.correct(f"{answer.strip()} = {target} using each of {list(nums)} once")
+        return Verdict.correct(f"{answer.strip()} = {target}, each given number used once")
 
     @classmethod
     def examples(cls) -> list[tuple[dict, str]]:
@@ -186,7 +243,7 @@ class CountdownVerifier(Verifier):
 
 def _item_fields(item: TaskItem) -> tuple[list[int], int]:
     try:
-        nums = [int(n) for n in item["nums"]]
+        nums = list(map(int, item["nums"]))
         target = int(item["target"])
     except KeyError as exc:
         raise ValueError(f"countdown item is missing field {exc.args[0]!r} (needs 'nums' and 'target')") from None

@@ -56,6 +56,16 @@ def test_gold_examples_score_one(cls):
         assert (verdict.status, verdict.score) == ("correct", 1.0), (item, completion, verdict)
 
 
+def test_every_call_returns_a_new_verdict(cls):
+    # safe_verify stamps ``seconds`` into the verdict it gets, so a verifier must never hand out a shared one
+    verifier = cls()
+    item, completion = gold(cls)[0]
+    first, second = verifier.verify(item, completion), verifier.verify(item, completion)
+    assert first is not second
+    stamped = safe_verify(verifier, item, completion)
+    assert stamped.seconds > 0 and first.seconds == 0.0
+
+
 @pytest.mark.parametrize("completion", GARBAGE, ids=repr)
 def test_empty_and_garbage_are_not_correct(cls, completion):
     verifier = cls()

@@ -139,3 +139,45 @@ def test_verifier_and_verdicts_pickle():
 def test_examples_are_gold():
     for item, completion in CountdownVerifier.examples():
         assert V.verify(item, completion).status == "correct"
+
+
+def _reference_value(node):
+    """Exact value of a trusted, test-generated Python expression tree (the evaluator's differential oracle)."""
+    import ast
+    from fractions import Fraction
+
+    if isinstance(node, ast.Constant):
+        return Fraction(node.value)
+    if not isinstance(node, ast.BinOp):
+        raise ValueError(type(node).__name__)  # unary minus, a call like (1)(2), ...
+    a, b = _reference_value(node.left), _reference_value(node.right)
+    ops = {ast.Add: lambda: a + b, ast.Sub: lambda: a - b, ast.Mult: lambda: a * b, ast.Div: lambda: a / b}
+    if type(node.op) not in ops:
+        raise ValueError(type(node.op).__name__)  # ** and //
+    return ops[type(node.op)]()
+
+
+def test_evaluator_agrees_with_pythons_grammar_on_random_token_soup():
+    """Differential test: on 20k random strings of digits, + - * / and parentheses, the precedence evaluator
+    accepts exactly the strings Python parses as binary +-*/ over integers, with the same exact value."""
+    import ast
+    import random
+
+    from verifiers.countdown import ExpressionError, evaluate_tokens, _TOKENS
+
+    rng = random.Random(7)
+    alphabet = ["1", "2", "7", "12", "0", "+", "-", "*", "/", "(", ")", " "]
+    accepted = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+        try:
+            expected = _reference_value(ast.parse(text.strip(), mode="eval").body)  # parse_expression strips too
+        except (SyntaxError, ValueError, ZeroDivisionError, TypeError):
+            expected = None  # not binary integer arithmetic, or divides by zero
+        try:
+            got = evaluate_tokens(_TOKENS.findall(text))[0]
+        except (ExpressionError, ZeroDivisionError):
+            got = None
+        assert got == expected, (text, got, expected)
+        accepted += got is not None
+    assert accepted > 1000  # the soup exercises the accepting paths too
