@@ -8,6 +8,7 @@ are the backends for real use.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -29,9 +30,9 @@ class PoolStats:
         self.calls += 1
         self.items += len(verdicts)
         self.busy_seconds += wall_seconds
-        for v in verdicts:
-            self.latencies.append(v.seconds)
-            self.counts[v.status] += 1
+        self.latencies.extend([v.seconds for v in verdicts])
+        for status, n in Counter([v.status for v in verdicts]).items():
+            self.counts[status] += n
         del self.latencies[:-10000]  # percentiles over the recent window keep memory bounded
 
     def summary(self, prefix: str = "") -> dict[str, float]:

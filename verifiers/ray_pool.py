@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,10 +19,10 @@ import ray
 from pydantic import BaseModel, ConfigDict, Field
 from ray.exceptions import GetTimeoutError, RayActorError, RayTaskError
 
-from verifiers.base import TaskItem, Verdict, Verifier
+from verifiers.base import TaskItem, Verdict, Verifier, gc_paused
 from verifiers.pool import PoolStats
 from verifiers.registry import make_verifier
-from verifiers.workers import RawVerdict, WorkerRunner, raw
+from verifiers.workers import WorkerRunner
 
 
 class RayPoolOptions(BaseModel):
@@ -34,7 +35,7 @@ class RayPoolOptions(BaseModel):
     address: str | None = Field(default=None, description="Ray cluster to join ('auto' or host:port); None = start locally.")
     max_restarts: int = Field(default=-1, ge=-1, description="Restarts Ray grants a dead actor (-1 = unlimited).")
     num_cpus: float = Field(default=1.0, gt=0, description="CPUs reserved per actor.")
-    batch_size: int = Field(default=256, ge=1, description="Most items sent to one actor in one call.")
+    batch_size: int = Field(default=1024, ge=1, description="Most items sent to one actor in one call (each call costs ~0.3 ms).")
     start_timeout: float = Field(default=120.0, gt=0, description="Seconds the actors may take to start.")
     max_memory_mb: int | None = Field(default=None, ge=64, description="Address-space limit per worker process.")
 
@@ -67,12 +68,35 @@ class VerifierActor:
     def ready(self) -> int:
         return os.getpid()
 
-    def verify(self, items: Sequence[TaskItem], completions: Sequence[str]) -> tuple[list[RawVerdict], int]:
-        """Verdicts (as tuples: far cheaper to send than pydantic objects) for the sub-batch, and the worker restarts it cost."""
+    def verify(self, payload: bytes) -> bytes:
+        """Pickled ``(columns, worker restarts)`` for a pickled ``(items, completions)`` sub-batch.
+
+        Both directions travel as one pickled blob, and verdicts as four columns (statuses, scores, reasons,
+        seconds): Ray's own serializer took 1.35 ms for 1,024 verdict tuples, pickle plus a bytes object 0.45 ms.
+        """
+        items, completions = pickle.loads(payload)
         if self.runner is None:
-            return [raw(v) for v in self.verifier.verify_batch(items, completions)], 0
-        before = self.runner.restarts
-        return self.runner.run_raw(items, completions), self.runner.restarts - before
+            verdicts = self.verifier.verify_batch(items, completions)
+            out = (to_columns(verdicts), 0)
+        else:
+            before = self.runner.restarts
+            raws = self.runner.run_raw(items, completions)
+            out = (tuple(map(list, zip(*raws))) if raws else ([], [], [], []), self.runner.restarts - before)
+        return pickle.dumps(out, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def to_columns(verdicts: Sequence[Verdict]) -> Columns:
+    """Verdicts as (statuses, scores, reasons, seconds): the cheapest form to pickle and rebuild."""
+    return ([v.status for v in verdicts], [v.score for v in verdicts], [v.reason for v in verdicts],
+            [v.seconds for v in verdicts])
+
+
+def from_columns(columns: Columns) -> list[Verdict]:
+    """Rebuild verdicts that our own actor made (validated there by the Verdict constructors; not re-validated)."""
+    return list(map(Verdict._make, *columns))
+
+
+Columns = tuple[list[str], list["float | None"], list[str], list[float]]
 
 
 class RayPool:
@@ -122,8 +146,9 @@ class RayPool:
             done, _ = ray.wait(list(pending), num_returns=1)
             slot, sub, attempt = pending.pop(done[0])
             try:
-                raws, restarts = ray.get(done[0])
-                verdicts = [Verdict(status=s, score=x, reason=r, seconds=t) for s, x, r, t in raws]
+                with gc_paused():  # a thousand fresh objects and no cycles: the collector's passes are pure cost
+                    columns, restarts = pickle.loads(ray.get(done[0]))
+                    verdicts = from_columns(columns)
             except RayActorError as exc:
                 self.actor_restarts += 1
                 if attempt == 1:  # retried once, on the restarted actor (or a fresh one if Ray will not restart it)
@@ -139,8 +164,7 @@ class RayPool:
                 why = f"the verifier actor failed on this batch: {str(exc).splitlines()[-1] if str(exc) else type(exc).__name__}"
                 verdicts, restarts = [Verdict.error(why[:500])] * len(sub), 0
             self.worker_restarts += restarts
-            for j, v in zip(sub, verdicts):
-                results[j] = v
+            results[sub.start : sub.stop] = verdicts
         self._stats.record(results, time.perf_counter() - start)  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
 
@@ -151,7 +175,8 @@ class RayPool:
         return [range(s, min(n, s + size)) for s in range(0, n, size)]
 
     def _submit(self, slot: int, sub: range, items: list[Any], completions: list[str]) -> Any:
-        return self.actors[slot].verify.remote(items[sub.start : sub.stop], completions[sub.start : sub.stop])
+        payload = pickle.dumps((items[sub.start : sub.stop], completions[sub.start : sub.stop]), protocol=pickle.HIGHEST_PROTOCOL)
+        return self.actors[slot].verify.remote(payload)
 
     def _replace(self, slot: int) -> None:
         """Put a fresh actor in ``slot`` (the old one may be out of restarts or failing repeatedly)."""

@@ -13,7 +13,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from verifiers.base import Verifier, safe_verify
+from verifiers.base import Verifier, gc_paused, safe_verify
 
 FLUSH_ITEMS = 32
 """A worker sends results in groups of at most this many items ..."""
@@ -69,7 +69,8 @@ def worker_main(conn: Connection, state: Any, payload: bytes, max_memory_mb: int
             return
         if chunk is None:
             return
-        _verify_chunk(conn, state, verifier, chunk)
+        with gc_paused():
+            _verify_chunk(conn, state, verifier, chunk)
 
 
 def _verify_chunk(conn: Connection, state: Any, verifier: Verifier, chunk: list[tuple[int, Any, Any]]) -> None:
