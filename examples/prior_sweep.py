@@ -158,8 +158,9 @@ def main() -> None:
     ap.add_argument("extra", nargs="*", help="more trainer.run overrides for every run, e.g. trainer.learning_rate=1e-3")
     args = ap.parse_args()
     root = Path(args.root)
-    jobs = [(p, int(n), r, int(s)) for p in args.priors.split(",") for n in args.sizes.split(",")
-            for s in args.seeds.split(",") for r in args.rewards.split(",")]
+    # seed-major: a sweep cut short still covers every prior x size x reward cell with the seeds it finished
+    jobs = [(p, int(n), r, int(s)) for s in args.seeds.split(",") for p in args.priors.split(",")
+            for n in args.sizes.split(",") for r in args.rewards.split(",")]
     if not args.report_only:
         run_all(root, jobs, args)
     if not args.dry_run and not args.no_report:
