@@ -11,6 +11,9 @@ from rewards.base import Reward, RewardConfig, completion_text, rows_from_column
 from verifiers.base import Verdict
 from verifiers.pool import VerifierPool, make_pool
 
+POOL_COUNTERS = frozenset({"calls", "items", "errors", "timeouts", "worker_restarts", "actor_restarts", "retried_batches"})
+"""Pool figures that count events: logged per step (since the last log), with a ``_total`` beside each."""
+
 
 class VerifierRewardConfig(RewardConfig):
     """A registered verifier used as the reward."""
@@ -35,6 +38,7 @@ class VerifierReward(Reward):
     def __init__(self, config, task, **options: Any):
         super().__init__(config, task, **options)
         self._pool: VerifierPool | None = None
+        self._pool_totals: dict[str, float] = {}
         self.last_verdicts: list[Verdict] = []
 
     def verifier_name(self) -> str:
@@ -65,15 +69,26 @@ class VerifierReward(Reward):
         return [v.score for v in self.verdicts(prompts, completions, **columns)]
 
     def metrics(self) -> dict[str, float]:
+        """Outcome counts since the last call, and the pool's figures: its counters (calls, items, errors,
+        timeouts, restarts) also since the last call like every other count, with ``<name>_total`` beside them;
+        its rate and latency percentiles as the pool reports them."""
         out = super().metrics()
         if self._pool is not None:
-            out.update(self._pool.stats())
+            stats = self._pool.stats()
+            for key, value in stats.items():
+                if key in POOL_COUNTERS:
+                    out[key] = value - self._pool_totals.get(key, 0.0)
+                    out[f"{key}_total"] = value
+                else:
+                    out[key] = value
+            self._pool_totals = stats
         return out
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+            self._pool_totals = {}
 
 
 class OracleReward(VerifierReward):

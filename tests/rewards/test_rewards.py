@@ -30,6 +30,18 @@ def test_oracle_scores_gold_one_wrong_zero_and_masks_errors():
     assert m["correct"] == 1 and m["incorrect"] == 2 and m["error"] == 1 and m["errors"] == 1
 
 
+def test_pool_counters_are_per_step_like_outcome_counts_with_totals_beside():
+    oracle = make("oracle")
+    oracle(["p"] * 3, ["<answer>3 * 5 + 7</answer>"] * 3, **columns(3))
+    first = oracle.metrics()
+    oracle(["p"] * 2, ["<answer>3 * 5 + 7</answer>"] * 2, **columns(2))
+    oracle(["p"], ["<answer>3 * 5 + 7</answer>"], **columns(1, {"nums": [3, 5, 7]}))  # error verdict
+    second = oracle.metrics()
+    assert (first["correct"], first["items"], first["calls"], first["errors"]) == (3, 3, 1, 0)
+    assert (second["correct"], second["items"], second["calls"], second["errors"]) == (2, 3, 2, 1)
+    assert (second["items_total"], second["calls_total"], second["errors_total"]) == (6, 3, 1)
+
+
 def test_oracle_format_score_and_chat_completions():
     oracle = make("oracle", {"format_score": 0.1})
     chat = [[{"role": "assistant", "content": "<answer>3 + 5 + 7</answer>"}]]
