@@ -103,3 +103,17 @@ def test_steps_and_corruptions():
         assert CountdownVerifier().verify({"nums": [3, 5, 7], "target": 22}, f"<answer>{expr}</answer>").status == "incorrect"
     assert judge_completion([3, 5, 7], 22, "3*5+7", True).endswith("nums ok \\boxed{True}")
     assert "nums bad" in judge_completion([3, 5, 7], 22, "22", False)
+
+
+@pytest.mark.parametrize("train_size", [128, 2048])
+def test_the_grpo_validation_rows_are_held_out_of_the_corpus_for_any_train_size(train_size):
+    from tasks.countdown import CountdownTask
+    from trainer.prior.build import heldout_and_exclusions
+
+    prior = small()
+    _, exclude = heldout_and_exclusions(prior)
+    rows, _ = build_corpus(prior, exclude)
+    corpus = {(tuple(sorted(r["nums"])), r["target"]) for r in rows}
+    task = CountdownTask({**prior.task_options(), "train_size": train_size, "val_size": 64})
+    val = {(tuple(sorted(r["nums"])), r["target"]) for r in task.rows("validation")}
+    assert len(val) == 64 and not val & corpus
