@@ -17,7 +17,7 @@ from verifiers.base import TaskItem, Verdict, Verifier, VerifierConfig
 
 ANSWER_OPEN, ANSWER_CLOSE = "<answer>", "</answer>"
 _BAD_CHAR = re.compile(r"[^0-9+\-*/() \t\n.=]")
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"[0-9]+")
 
 
 class ExpressionError(ValueError):
@@ -128,7 +128,7 @@ def evaluate_tokens(tokens: list[str], max_depth: int = 32) -> tuple[Fraction | 
     return values[0], literals
 
 
-_TOKENS = re.compile(r"\d+|\*\*|//|[-+*/()]|\S")
+_TOKENS = re.compile(r"[0-9]+|\*\*|//|[-+*/()]|\S")
 _DIGIT_CHARS = frozenset("0123456789")
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 _BANNED_OPERATORS = {"**": "Pow", "//": "FloorDiv"}
