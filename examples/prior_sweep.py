@@ -100,9 +100,57 @@ def curves_figure(root: Path) -> Path:
     return out
 
 
+def _records(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+
+
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else float("nan")
+
+
+def _run_figures(records: list[dict]) -> dict[str, float]:
+    """One run: validation at step 0, its peak, the mean of the last 3 evaluations; reward accuracy and
+    training reward over the first and last 10 steps."""
+    val = [(r["step"], r["val/accuracy"]) for r in records if r.get("val/accuracy") is not None]
+    steps = [r for r in records if r.get("reward_accuracy") is not None]
+    col = lambda rows, key: [r[key] for r in rows if r.get(key) is not None]  # noqa: E731
+    return {
+        "val0": val[0][1] if val else float("nan"),
+        "peak": max(v for _, v in val) if val else float("nan"),
+        "last3": _mean([v for _, v in val[-3:]]),
+        "acc_first": _mean(col(steps[:10], "reward_accuracy")),
+        "acc_last": _mean(col(steps[-10:], "reward_accuracy")),
+        "reward_first": _mean(col(steps[:10], "reward")),
+        "reward_last": _mean(col(steps[-10:], "reward")),
+    }
+
+
+def seed_table(root: Path) -> list[str]:
+    """Markdown: one row per prior/size group and reward, each figure as the mean over seeds (with the range)."""
+    lines = ["| group | reward | seeds | val acc step 0 | peak | mean of last 3 evals | change (pp) | collapsed (step) "
+             "| reward accuracy first 10 -> last 10 steps | training reward first 10 -> last 10 |", "|" + "---|" * 10]
+    for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
+        for reward in REWARDS:
+            runs = sorted(p for p in group.glob(f"{reward}-seed*") if (p / "collapse.json").is_file())
+            if not runs:
+                continue
+            figs = [_run_figures(_records(run)) for run in runs]
+            collapses = [json.loads((run / "collapse.json").read_text()).get("collapse_step") for run in runs]
+            m = {k: _mean([f[k] for f in figs]) for k in figs[0]}
+            change = [100 * (f["last3"] - f["val0"]) for f in figs]
+            fired = [c for c in collapses if c is not None]
+            lines.append(
+                f"| {group.name} | {reward} | {len(runs)} | {m['val0']:.3f} | {m['peak']:.3f} | {m['last3']:.3f} "
+                f"| {_mean(change):+.1f} [{min(change):+.1f}, {max(change):+.1f}] "
+                f"| {len(fired)}/{len(runs)}{f' ({sorted(fired)})' if fired else ''} "
+                f"| {m['acc_first']:.2f} -> {m['acc_last']:.2f} | {m['reward_first']:.2f} -> {m['reward_last']:.2f} |")
+    return lines
+
+
 def report(root: Path) -> None:
     """One ``trainer.report`` per prior/size group, ``curves.png``, and a summary.md that collects their tables."""
-    parts = ["# Prior-lab sweep: summary", "", f"![curves]({curves_figure(root).name})", ""]
+    parts = ["# Prior-lab sweep: summary", "", f"![curves]({curves_figure(root).name})", "",
+             "## Every cell, averaged over seeds", "", *seed_table(root), ""]
     for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
         out = root / f"report-{group.name}"
         proc = subprocess.run([sys.executable, "-m", "trainer.report", str(group), "--out", str(out), "--smooth", "5"],
