@@ -41,6 +41,13 @@ SETTINGS = {  # the recommended CPU settings for the organism (see docs/results.
 }
 
 
+def _records(run: Path) -> list[dict]:
+    """The run's metrics.jsonl by step, read the way ``trainer.report`` reads it (torn tail, resumed steps)."""
+    from trainer.report.load import read_metrics
+
+    return read_metrics(run / "metrics.jsonl", warnings=[])
+
+
 def run_dir(root: Path, prior: str, size: int, reward: str, seed: int) -> Path:
     return root / f"{prior}-n{size}" / f"{reward}-seed{seed}"
 
@@ -57,11 +64,10 @@ def command(prior: str, size: int, reward: str, seed: int, max_steps: int, eval_
 
 
 def finished(out: Path, max_steps: int) -> bool:
-    metrics = out / "metrics.jsonl"
-    if not (out / "collapse.json").exists() or not metrics.exists():
+    if not (out / "collapse.json").exists():
         return False
-    steps = [json.loads(line).get("step", 0) for line in metrics.read_text().splitlines() if line.strip()]
-    return bool(steps) and max(steps) >= max_steps
+    records = _records(out)
+    return bool(records) and records[-1]["step"] >= max_steps
 
 
 def curves_figure(root: Path) -> Path:
@@ -76,7 +82,7 @@ def curves_figure(root: Path) -> Path:
     for col, group in enumerate(groups):
         for k, reward in enumerate(REWARDS):
             for run in sorted(p for p in group.glob(f"{reward}-seed*") if (p / "metrics.jsonl").is_file()):
-                records = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
+                records = _records(run)
                 style = {"color": f"C{k}", "alpha": 0.9}
                 val = [(r["step"], r["val/accuracy"]) for r in records if r.get("val/accuracy") is not None]
                 acc = [(r["step"], r["reward_accuracy"]) for r in records if r.get("reward_accuracy") is not None]
@@ -98,10 +104,6 @@ def curves_figure(root: Path) -> Path:
     out = root / "curves.png"
     fig.savefig(out, dpi=110)
     return out
-
-
-def _records(run: Path) -> list[dict]:
-    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines() if x.strip()]
 
 
 def _mean(xs: list[float]) -> float:
