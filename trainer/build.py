@@ -67,8 +67,10 @@ def pool_options(cfg: RunConfig) -> dict[str, Any]:
         options["workers"] = v.workers
         if v.timeout is not None:
             options["timeout"] = v.timeout
-    if v.backend == "ray" and v.address:
-        options["address"] = v.address
+    if v.backend == "ray":
+        options["transport"] = v.transport
+        if v.address:
+            options["address"] = v.address
     return options
 
 

@@ -96,6 +96,7 @@ class VerifierOptions(Strict):
     workers: int = Field(default=2, ge=1)
     timeout: float | None = Field(default=None, gt=0, description="Per-item hard timeout override in seconds.")
     address: str | None = Field(default=None, description="Ray cluster address to join ('auto' for an existing one).")
+    transport: Literal["socket", "ray"] = Field(default="socket", description="ray backend: batches over the actors' sockets, or as Ray calls.")
 
 
 class RunConfig(Strict):

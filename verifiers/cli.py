@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--config", default="{}", help="verifier options as a JSON object, e.g. '{\"timeout\": 3}'")
     v.add_argument("--batch-size", type=int, default=256, help="items per pool call")
     v.add_argument("--address", help="ray backend: cluster address to join ('auto' or host:port)")
+    v.add_argument("--transport", choices=["socket", "ray"], help="ray backend: batches over the actors' sockets (default) or as Ray calls")
     v.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     return parser
 
@@ -160,6 +161,8 @@ def _open_pool(args: argparse.Namespace) -> Any:
         options["timeout"] = args.timeout
     if args.address is not None:
         options["address"] = args.address
+    if args.transport is not None:
+        options["transport"] = args.transport
     if args.backend == "inprocess":  # runs in this process: no workers, no hard timeout
         if args.timeout is not None:
             print("warning: --timeout is not enforced by the inprocess backend", file=sys.stderr)

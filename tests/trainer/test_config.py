@@ -28,6 +28,7 @@ def test_defaults_validate():
         ({"trainer": {"num_generations": 1}}, r"trainer.num_generations: .*greater than or equal to 2"),
         ({"trainer": {"report_to": ["mlflow"]}}, r"valid choices: .*tensorboard"),
         ({"verifiers": {"backend": "cloud"}}, r"verifiers.backend: .*'inprocess', 'local' or 'ray'"),
+        ({"verifiers": {"transport": "pigeon"}}, r"verifiers.transport: .*'socket' or 'ray'"),
         ({"task": {"name": "chess"}}, r"task: unknown task 'chess'; valid choices: .*countdown"),
         ({"reward": {"name": "vibes"}}, r"reward: unknown reward 'vibes'; valid choices: .*self_verify"),
         ({"reward": {"name": "self_verify", "judge": "oracle"}}, r"reward.judge: Input should be 'policy' or 'frozen'"),

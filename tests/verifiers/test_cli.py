@@ -79,9 +79,10 @@ def test_timeout_override_and_a_progress_bar_on_long_files(tmp_path: Path, scrip
     assert "1200/1200" in captured.err  # tqdm, on stderr only
 
 
-def test_ray_backend(tmp_path: Path, ray_session, capsys):
+@pytest.mark.parametrize("transport", ["socket", "ray"])
+def test_ray_backend(tmp_path: Path, ray_session, capsys, transport):
     src = write(tmp_path / "in.jsonl", [GOOD, WRONG, GOOD])
-    assert main(["verify", "countdown", "-i", str(src), "--backend", "ray", "--workers", "1"]) == 0
+    assert main(["verify", "countdown", "-i", str(src), "--backend", "ray", "--workers", "1", "--transport", transport]) == 0
     assert [v["status"] for v in verdicts(capsys.readouterr().out)] == ["correct", "incorrect", "correct"]
 
 

@@ -1,5 +1,6 @@
-"""The ``ray`` backend on a real local Ray: batches split across actors, per-item timeouts inside actors,
-and a killed actor's in-flight batch retried once (then ``error``), with the counts in ``stats()``."""
+"""The ``ray`` backend on a real local Ray, over both transports (the actors' sockets and Ray calls): batches
+split across actors, per-item timeouts inside actors, and a killed actor's in-flight batch retried once
+(then ``error``), with the counts in ``stats()``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from verifiers.pool import make_pool
 
 ITEM = {"answer": "42"}
 pytestmark = pytest.mark.usefixtures("ray_session")
+
+
+@pytest.fixture(params=["socket", "ray"])
+def transport(request) -> str:
+    return request.param
 
 
 def kill_actor(pool, after: float, once_retried: bool = False) -> threading.Thread:
@@ -29,8 +35,8 @@ def kill_actor(pool, after: float, once_retried: bool = False) -> threading.Thre
     return thread
 
 
-def test_batches_split_across_actors_keep_order_and_timeouts(scripted):
-    with make_pool(scripted, backend="ray", workers=2, timeout=0.5, batch_size=16) as pool:
+def test_batches_split_across_actors_keep_order_and_timeouts(scripted, transport):
+    with make_pool(scripted, backend="ray", workers=2, timeout=0.5, batch_size=16, transport=transport) as pool:
         answers = [str(i % 5) for i in range(100)]
         completions = [a if i % 4 else "no" for i, a in enumerate(answers)]
         completions[37] = "spin"
@@ -44,8 +50,8 @@ def test_batches_split_across_actors_keep_order_and_timeouts(scripted):
     assert stats["actor_restarts"] == 0 and stats["retried_batches"] == 0
 
 
-def test_killed_actor_batch_is_retried_and_every_item_gets_a_verdict(scripted):
-    with make_pool(scripted, backend="ray", workers=2, timeout=2.0) as pool:
+def test_killed_actor_batch_is_retried_and_every_item_gets_a_verdict(scripted, transport):
+    with make_pool(scripted, backend="ray", workers=2, timeout=2.0, transport=transport) as pool:
         killer = kill_actor(pool, after=0.5)
         verdicts = pool.verify_batch([ITEM] * 40, ["sleep:0.05"] * 40)  # >= 1 s per actor
         killer.join()
@@ -54,8 +60,8 @@ def test_killed_actor_batch_is_retried_and_every_item_gets_a_verdict(scripted):
     assert stats["actor_restarts"] >= 1 and stats["retried_batches"] >= 1
 
 
-def test_batch_whose_actor_dies_twice_comes_back_as_errors_and_the_pool_recovers(scripted):
-    with make_pool(scripted, backend="ray", workers=1, timeout=2.0) as pool:
+def test_batch_whose_actor_dies_twice_comes_back_as_errors_and_the_pool_recovers(scripted, transport):
+    with make_pool(scripted, backend="ray", workers=1, timeout=2.0, transport=transport) as pool:
         first, second = kill_actor(pool, after=0.5), kill_actor(pool, after=2.5, once_retried=True)
         verdicts = pool.verify_batch([ITEM] * 40, ["sleep:0.1"] * 40)  # >= 4 s per attempt: outlives each kill
         first.join(), second.join()
@@ -80,21 +86,78 @@ class Bomb:
         return operator.truediv, (1, 0)
 
 
-def test_an_actor_side_failure_becomes_error_verdicts_not_an_exception(scripted):
-    with make_pool(scripted, backend="ray", workers=1, timeout=2.0) as pool:
+def test_an_actor_side_failure_becomes_error_verdicts_not_an_exception(scripted, transport):
+    with make_pool(scripted, backend="ray", workers=1, timeout=2.0, transport=transport) as pool:
         verdicts = pool.verify_batch([ITEM, {"answer": Bomb()}], ["42", "42"])
         assert [v.status for v in verdicts] == ["error", "error"]
         assert "verifier actor failed" in verdicts[0].reason and "ZeroDivisionError" in verdicts[0].reason
         assert [v.status for v in pool.verify_batch([ITEM], ["42"])] == ["correct"]
 
 
-def test_bounded_verifier_runs_in_the_actor_with_the_same_verdicts():
+def test_bounded_verifier_runs_in_the_actor_with_the_same_verdicts(transport):
     items = [{"nums": [3, 5, 7], "target": 22}] * 40
     completions = ["<answer>3 * 5 + 7</answer>", "<answer>3 + 5 + 7</answer>", "<answer>" + "(" * 5000 + "</answer>", ""] * 10
-    with make_pool("countdown", backend="ray", workers=2, batch_size=8) as pool:
+    with make_pool("countdown", backend="ray", workers=2, batch_size=8, transport=transport) as pool:
         assert ray.get(pool.actors[0].__ray_call__.remote(lambda actor: actor.runner is None))  # no worker hop
         verdicts = pool.verify_batch(items, completions)
     with make_pool("countdown", backend="inprocess") as reference:
         expected = reference.verify_batch(items, completions)
     assert [(v.status, v.score, v.reason) for v in verdicts] == [(v.status, v.score, v.reason) for v in expected]
     assert [v.status for v in verdicts[:4]] == ["correct", "incorrect", "incorrect", "incorrect"]
+
+
+def countdown_batch(n: int) -> tuple[list[dict], list[str]]:
+    """``n`` countdown items, every third answered wrongly."""
+    items = [{"nums": [k, 2, 3], "target": k * 2 + 3} for k in range(n)]
+    completions = [f"<answer>{k} * 2 + 3</answer>" if k % 3 else f"<answer>{k} + 2 + 3</answer>" for k in range(n)]
+    return items, completions
+
+
+def test_socket_replies_stream_in_chunks_and_land_in_order_across_actors_and_sub_batches():
+    items, completions = countdown_batch(1000)
+    with make_pool("countdown", backend="ray", workers=2, batch_size=300, chunk=7) as pool:  # 4 sub-batches, 43 chunks each
+        verdicts = pool.verify_batch(items, completions)
+        assert pool.channels[0] is not None and pool.channels[0].family == "AF_UNIX"  # same node: a local socket
+    assert [v.status for v in verdicts] == ["incorrect" if k % 3 == 0 else "correct" for k in range(1000)]
+    assert verdicts[10].reason.startswith("10 * 2 + 3 = 23")
+
+
+def test_socket_to_an_actor_on_another_node_is_tcp(monkeypatch):
+    """One machine cannot host a second Ray node's network, so the driver claims another node id: the actor
+    then listens on TCP, as it would for a driver elsewhere in the cluster."""
+    from verifiers.ray_pool import RayPool
+
+    monkeypatch.setattr(RayPool, "_driver_node", staticmethod(lambda: "another-node"))
+    items, completions = countdown_batch(200)
+    with make_pool("countdown", backend="ray", workers=1, chunk=16) as pool:
+        assert pool.channels[0].family == "AF_INET"
+        verdicts = pool.verify_batch(items, completions)
+    assert [v.status for v in verdicts] == ["incorrect" if k % 3 == 0 else "correct" for k in range(200)]
+
+
+def test_socket_refuses_a_client_without_the_pool_key_and_keeps_serving_the_pool():
+    from multiprocessing import AuthenticationError
+
+    from verifiers.ray_channel import Channel
+
+    with make_pool("countdown", backend="ray", workers=1) as pool:
+        address = ray.get(pool.actors[0].open_channel.remote(pool._authkey, pool._node))
+        with pytest.raises((AuthenticationError, EOFError, ConnectionError)):
+            Channel(address, b"not the key" * 3, timeout=5)
+        items, completions = countdown_batch(6)
+        assert [v.status for v in pool.verify_batch(items, completions)] == ["incorrect", "correct", "correct"] * 2
+
+
+def test_socket_carries_megabyte_batches():
+    items, completions = countdown_batch(64)
+    completions = [c + " " * 100_000 for c in completions]  # 6.4 MB each way in, every reason back
+    with make_pool("countdown", backend="ray", workers=1) as pool:
+        verdicts = pool.verify_batch(items, completions)
+    assert [v.status for v in verdicts] == ["incorrect" if k % 3 == 0 else "correct" for k in range(64)]
+
+
+def test_pool_options_reject_an_unknown_transport():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="'socket' or 'ray'"):
+        make_pool("countdown", backend="ray", transport="carrier-pigeon")
