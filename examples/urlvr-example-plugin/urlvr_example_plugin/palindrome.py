@@ -28,6 +28,7 @@ class PalindromeVerifier(Verifier):
     name: ClassVar[str] = "palindrome"
     Config: ClassVar[type[VerifierConfig]] = PalindromeConfig
     default_timeout: ClassVar[float] = 1.0
+    bounded: ClassVar[bool] = True  # linear scans, answers capped at max_chars: runs inside a Ray actor, no worker hop
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], str]]:
