@@ -49,7 +49,7 @@ class RayPoolOptions(BaseModel):
     transport: Literal["socket", "ray"] = Field(
         default="socket", description="How batches travel: a socket each actor opens (~14 us a round trip), or Ray actor calls (~0.5 ms)."
     )
-    chunk: int = Field(default=128, ge=1, description="socket transport: items per streamed reply (the driver rebuilds one while the actor checks the next).")
+    min_chunk: int = Field(default=32, ge=1, description="socket transport: fewest items in a streamed reply (replies halve what is left).")
 
 
 def ensure_ray(address: str | None = None) -> None:
@@ -71,13 +71,13 @@ class VerifierActor:
     a separate process, and the extra hop to a worker would cost more than the check.
     """
 
-    def __init__(self, verifier: Verifier, timeout: float | None, start_timeout: float, max_memory_mb: int | None, chunk: int = 128):
+    def __init__(self, verifier: Verifier, timeout: float | None, start_timeout: float, max_memory_mb: int | None, min_chunk: int = 32):
         self.verifier = verifier
         self.runner = None
         if not verifier.bounded:
             self.runner = WorkerRunner(verifier, 1, timeout, start_timeout=start_timeout, max_memory_mb=max_memory_mb)
         self._lock = threading.Lock()  # Ray calls and socket connections arrive on different threads
-        self.server = ChannelServer(self.verify_columns, chunk)
+        self.server = ChannelServer(self.verify_columns, min_chunk)
 
     def ready(self) -> int:
         return os.getpid()
@@ -147,7 +147,7 @@ class RayPool:
 
     def _new_actor(self) -> Any:
         o = self.options
-        return self._actor_cls.remote(self.verifier, o.timeout, o.start_timeout, o.max_memory_mb, o.chunk)
+        return self._actor_cls.remote(self.verifier, o.timeout, o.start_timeout, o.max_memory_mb, o.min_chunk)
 
     def _await_ready(self, actors: list[Any]) -> None:
         try:
@@ -349,8 +349,8 @@ class _SocketRun:
         """The actor died (its socket closed): retry the sub-batch once on the restarted actor, then give up."""
         self.pool.actor_restarts += 1
         if job.attempt == 1:
-            self.pool.retried_batches += 1
             self.pool._revive(slot)
+            self.pool.retried_batches += 1  # counted as it is sent again, as with Ray calls
             self._start(slot, _Job(job.sub, attempt=2))
             return
         self.pool._replace(slot)

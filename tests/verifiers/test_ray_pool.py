@@ -66,9 +66,11 @@ def test_batch_whose_actor_dies_twice_comes_back_as_errors_and_the_pool_recovers
         verdicts = pool.verify_batch([ITEM] * 40, ["sleep:0.1"] * 40)  # >= 4 s per attempt: outlives each kill
         first.join(), second.join()
         stats = pool.stats()
-        assert all(v.status == "error" and v.score is None for v in verdicts)
-        assert "died twice" in verdicts[0].reason
-        assert stats["retried_batches"] == 1 and stats["actor_restarts"] == 2 and stats["errors"] == 40
+        # the socket transport keeps replies that arrived before the second death; the rest are errors
+        answered = [v.status for v in verdicts].index("error")
+        assert all(v.status == "correct" for v in verdicts[:answered]) and answered <= 20
+        assert all(v.status == "error" and v.score is None and "died twice" in v.reason for v in verdicts[answered:])
+        assert stats["retried_batches"] == 1 and stats["actor_restarts"] == 2 and stats["errors"] == 40 - answered
         assert [v.status for v in pool.verify_batch([ITEM] * 3, ["42", "0", "42"])] == ["correct", "incorrect", "correct"]
 
 
@@ -115,7 +117,7 @@ def countdown_batch(n: int) -> tuple[list[dict], list[str]]:
 
 def test_socket_replies_stream_in_chunks_and_land_in_order_across_actors_and_sub_batches():
     items, completions = countdown_batch(1000)
-    with make_pool("countdown", backend="ray", workers=2, batch_size=300, chunk=7) as pool:  # 4 sub-batches, 43 chunks each
+    with make_pool("countdown", backend="ray", workers=2, batch_size=300, min_chunk=7) as pool:  # 4 sub-batches, 7 replies each
         verdicts = pool.verify_batch(items, completions)
         assert pool.channels[0] is not None and pool.channels[0].family == "AF_UNIX"  # same node: a local socket
     assert [v.status for v in verdicts] == ["incorrect" if k % 3 == 0 else "correct" for k in range(1000)]
@@ -129,7 +131,7 @@ def test_socket_to_an_actor_on_another_node_is_tcp(monkeypatch):
 
     monkeypatch.setattr(RayPool, "_driver_node", staticmethod(lambda: "another-node"))
     items, completions = countdown_batch(200)
-    with make_pool("countdown", backend="ray", workers=1, chunk=16) as pool:
+    with make_pool("countdown", backend="ray", workers=1, min_chunk=16) as pool:
         assert pool.channels[0].family == "AF_INET"
         verdicts = pool.verify_batch(items, completions)
     assert [v.status for v in verdicts] == ["incorrect" if k % 3 == 0 else "correct" for k in range(200)]
