@@ -163,3 +163,39 @@ def test_pool_options_reject_an_unknown_transport():
 
     with pytest.raises(ValidationError, match="'socket' or 'ray'"):
         make_pool("countdown", backend="ray", transport="carrier-pigeon")
+
+
+HEAD = """
+import sys, ray
+ray.init(num_cpus=1, include_dashboard=False)
+print(ray.get_runtime_context().gcs_address, flush=True)
+sys.stdin.read()  # the cluster lives until the test closes stdin
+"""
+
+JOINER = """
+import json, sys, ray
+from verifiers.pool import make_pool
+with make_pool("countdown", backend="ray", address=sys.argv[1], workers=1) as pool:
+    verdicts = pool.verify_batch([{"nums": [3, 5, 7], "target": 22}] * 2, ["<answer>3*5+7</answer>", "<answer>3+5+7</answer>"])
+    print(json.dumps({"gcs": ray.get_runtime_context().gcs_address, "cpus": ray.cluster_resources().get("CPU"),
+                      "statuses": [v.status for v in verdicts], "family": pool.channels[0].family}))
+"""
+
+
+def test_address_joins_an_existing_cluster():
+    """A second driver (a fresh process: this one is already connected to its own Ray) joins a running
+    1-CPU cluster by address, and its actors run there."""
+    import json
+    import subprocess
+    import sys
+
+    head = subprocess.Popen([sys.executable, "-c", HEAD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        address = head.stdout.readline().strip()
+        assert ":" in address, address
+        out = subprocess.run([sys.executable, "-c", JOINER, address], capture_output=True, text=True, timeout=180)
+        assert out.returncode == 0, out.stderr[-2000:]
+        got = json.loads(out.stdout.strip().splitlines()[-1])
+    finally:
+        head.communicate(input="", timeout=60)
+    assert got == {"gcs": address, "cpus": 1.0, "statuses": ["correct", "incorrect"], "family": "AF_UNIX"}
