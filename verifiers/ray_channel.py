@@ -8,8 +8,9 @@ round trip 14 us. Ray's compiled graphs (shared-memory channels) reach 35 us but
 Protocol: the driver sends one pickled ``(items, completions)`` sub-batch; the actor answers with one message
 per chunk, each a pickled ``(columns, worker_restarts, error)``. Streaming lets the driver rebuild chunk k while
 the actor checks chunk k+1; chunks halve what is left (``reply_sizes``), so that few replies are sent and the
-last one, which the driver rebuilds after the actor is done, is small. An ``error`` (the sub-batch could not be verified, e.g. an
-item that fails to unpickle) ends the answer; the driver marks the items not yet answered ``error``.
+last one, which the driver rebuilds after the actor is done, is small. An ``error`` (the sub-batch could not
+be verified, e.g. an item that fails to unpickle) ends the answer; the driver marks the items not yet
+answered ``error``.
 Connections are local Unix sockets in the abstract namespace when driver and actor share a node, TCP (with
 Nagle off) otherwise; both authenticate with HMAC on a per-pool random key (``multiprocessing.connection``).
 """
@@ -53,10 +54,14 @@ def from_columns(columns: Columns) -> list[Verdict]:
     return list(map(Verdict._make, *columns))
 
 
+def failed_batch(detail: str) -> str:
+    """The reason on items whose batch the actor could not verify (either transport)."""
+    return f"the verifier actor failed on this batch: {detail}"[:500]
+
+
 def failure_reason(exc: BaseException) -> str:
-    """The reason on items whose batch the actor could not verify."""
     text = str(exc).splitlines()[-1] if str(exc) else ""
-    return f"the verifier actor failed on this batch: {type(exc).__name__}{': ' + text if text else ''}"[:500]
+    return failed_batch(f"{type(exc).__name__}{': ' + text if text else ''}")
 
 
 # --------------------------------------------------------------------------- actor side

@@ -28,7 +28,7 @@ from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskErro
 
 from verifiers.base import TaskItem, Verdict, Verifier, gc_paused
 from verifiers.pool import PoolStats
-from verifiers.ray_channel import Channel, ChannelServer, Columns, from_columns, to_columns
+from verifiers.ray_channel import Channel, ChannelServer, Columns, failed_batch, from_columns, to_columns
 from verifiers.registry import make_verifier
 from verifiers.workers import WorkerRunner
 
@@ -207,8 +207,8 @@ class RayPool:
                 self._replace(slot)
                 verdicts, restarts = [Verdict.error(died_twice(exc))] * len(sub), 0
             except RayTaskError as exc:  # a bug in the actor's own code: report it on the items, keep training
-                why = f"the verifier actor failed on this batch: {str(exc).splitlines()[-1] if str(exc) else type(exc).__name__}"
-                verdicts, restarts = [Verdict.error(why[:500])] * len(sub), 0
+                detail = str(exc).splitlines()[-1] if str(exc) else type(exc).__name__  # the cause's "Type: message"
+                verdicts, restarts = [Verdict.error(failed_batch(detail))] * len(sub), 0
             self.worker_restarts += restarts
             results[sub.start : sub.stop] = verdicts
 
