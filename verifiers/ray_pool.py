@@ -33,6 +33,10 @@ from verifiers.registry import make_verifier
 from verifiers.workers import WorkerRunner
 
 
+CONNECT_ERRORS = (RayError, OSError, EOFError, AuthenticationError)
+"""Opening an actor's socket failed: the actor is gone or stuck, or the handshake was refused or cut off."""
+
+
 class RayPoolOptions(BaseModel):
     """Options of the ``ray`` backend."""
 
@@ -140,7 +144,7 @@ class RayPool:
             for slot in range(len(self.actors)):
                 try:
                     self.channels[slot] = self._connect(slot)
-                except (RayError, OSError, EOFError, AuthenticationError) as exc:
+                except CONNECT_ERRORS as exc:
                     self.close()
                     raise RuntimeError(f"cannot reach verifier actor {slot} of {self.name!r} over a socket ({exc}); "
                                        "transport='ray' sends batches as Ray calls instead") from None
@@ -236,7 +240,7 @@ class RayPool:
         """Open the slot's socket again; on failure it stays closed and its items are reported, not verified."""
         try:
             self.channels[slot] = self._connect(slot)
-        except (RayError, OSError, EOFError, AuthenticationError) as exc:
+        except CONNECT_ERRORS as exc:
             self.channels[slot] = None
             self._unreachable = f"could not reach the verifier actor ({type(exc).__name__}: {exc})"[:500]
 
