@@ -5,11 +5,17 @@
 entry-point group ``urlvr.sandboxes``.
 """
 
+__urlvr_package__ = "urlvr"  # provenance marker: see sandboxes.provenance
+
 from collections.abc import Mapping
 from typing import Any
 
+from sandboxes.provenance import check_siblings
+
+check_siblings()
+
 from sandboxes.base import ExecResult, Limits, Sandbox, SandboxConfig, SandboxError
-from verifiers.registry import Registry
+from sandboxes.registry import Registry
 
 SANDBOXES = Registry(
     "sandbox backend",

@@ -1,5 +1,13 @@
 """Tasks: datasets, prompt templates and answer extraction (countdown, math, code)."""
 
+__urlvr_package__ = "urlvr"  # provenance marker: see sandboxes.provenance
+
+try:
+    from sandboxes.provenance import check_siblings
+except ModuleNotFoundError as exc:  # 'sandboxes' itself belongs to another project
+    raise ImportError(f"urlvr: {exc}; another project's 'sandboxes' shadows urlvr's: use a separate environment") from exc
+check_siblings()
+
 from tasks.base import Task, TaskConfig
 from verifiers.registry import Registry
 
