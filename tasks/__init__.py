@@ -17,6 +17,7 @@ TASKS = Registry(
         "countdown": "tasks.countdown:CountdownTask",
         "math": "tasks.math:MathTask",
         "code": "tasks.code:CodeTask",
+        "reasoning_gym": "tasks.reasoning_gym:ReasoningGymTask",
     },
     entry_point_group="urlvr.tasks",
 )

@@ -15,6 +15,7 @@ VERIFIERS = Registry(
         "countdown": "verifiers.countdown:CountdownVerifier",
         "math": "verifiers.math:MathVerifier",
         "code": "verifiers.code:CodeVerifier",
+        "reasoning_gym": "verifiers.reasoning_gym:ReasoningGymVerifier",
     },
     entry_point_group="urlvr.verifiers",
 )
