@@ -21,6 +21,7 @@ REWARDS = Registry(
         "trajectory_entropy": "rewards.policy:TrajectoryEntropyReward",
         "probability": "rewards.policy:ProbabilityReward",
         "majority_vote": "rewards.majority:MajorityVoteReward",
+        "combo": "rewards.combo:ComboReward",
     },
     entry_point_group="urlvr.rewards",
 )

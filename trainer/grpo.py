@@ -76,6 +76,10 @@ class UrlvrGRPOTrainer(GRPOTrainer):
                 scores = shadow(prompts=prompts, completions=completions, completion_ids=completion_ids_list, **kwargs)
                 sd = group_diagnostics(scores, oracle_scores, group_size, binary=shadow.binary or None)
                 _add(metrics, {f"shadow/{name}/mean": _mean(scores), **{f"shadow/{name}/{k}": v for k, v in sd.items()}})
+            for name, scores in getattr(self.urlvr_reward, "part_scores", {}).items():  # reward=combo: each part
+                binary = self.urlvr_reward.parts[name].binary or None
+                sd = group_diagnostics(scores, oracle_scores, group_size, binary=binary)
+                _add(metrics, {f"part/{name}/mean": _mean(scores), **{f"part/{name}/{k}": v for k, v in sd.items()}})
         for r in self._all_rewards():
             _add(metrics, {f"verifier/{r.name}/{k}": v for k, v in r.metrics().items()})
         self._capture_samples(prompts, texts, train_scores, oracle_scores)
