@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from tasks.base import Task, TaskConfig, read_rows
-from verifiers.math.extract import clean, extract_answer, last_boxed, plain_number, split_percent, string_key
+from verifiers.math.extract import answer_text, clean, extract_answer, last_boxed, plain_number, split_percent, string_key
 
 PROMPT = "{question}\n\nReason step by step, then put your final answer within \\boxed{{}}."
 
@@ -86,7 +86,8 @@ def generate(generators: tuple[str, ...], size: int, seed: int, exclude: set[str
         if name == "fraction_arithmetic":
             candidates = fraction_arithmetic(sub_seed, pool)
         else:
-            candidates = [{"question": r["question"], "answer": str(r["answer"])} for r in reasoning_gym.create_dataset(name, seed=sub_seed, size=pool)]
+            made = reasoning_gym.create_dataset(name, seed=sub_seed, size=pool)
+            candidates = [{"question": r["question"], "answer": answer_text(r["answer"]) or str(r["answer"])} for r in made]
         taken = 0
         for row in candidates:
             if taken == quota:
@@ -119,7 +120,7 @@ def normalize_row(raw: Mapping[str, Any], where: str) -> dict[str, Any]:
 
 def _answer_of(raw: Mapping[str, Any]) -> str | None:
     if raw.get("answer") not in (None, ""):
-        return str(raw["answer"]).strip()
+        return answer_text(raw["answer"]) or str(raw["answer"]).strip()  # floats as plain decimals, not 1e-07
     if raw.get("solution") not in (None, ""):
         solution = str(raw["solution"])
         return (last_boxed(solution) or solution).strip()  # MATH-style worked solutions end in \boxed{}

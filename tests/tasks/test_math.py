@@ -68,6 +68,19 @@ def test_extract_answer_and_answer_key(task):
     assert task.answer_key("(1, 2)") != task.answer_key("(2, 1)")
     assert task.answer_key("  ") is None
     assert task.answer_key("9^{9^{9^9}}") is not None  # cheap: no evaluation
+    assert task.answer_key("2x") != task.answer_key("2X")  # variables keep their case, as in the verifier
+    assert task.answer_key("MONDAY") == task.answer_key("Monday")
+
+
+def test_float_answers_load_as_plain_decimals(tmp_path):
+    path = tmp_path / "floats.jsonl"
+    path.write_text(json.dumps({"problem": "tiny?", "answer": 1e-07}) + "\n" + json.dumps({"problem": "s?", "answer": "2.5e-05"}) + "\n")
+    rows = make_task("math", {"path": str(path), "val_size": 0}).rows("train")
+    assert sorted(r["answer"] for r in rows) == ["0.0000001", "0.000025"]
+    verifier = MathVerifier()
+    for row in rows:
+        assert safe_verify(verifier, row, f"\\boxed{{{row['answer']}}}").status == "correct"
+        assert safe_verify(verifier, row, "\\boxed{0.0000003}").status == "incorrect"
 
 
 def test_fraction_generator_answers_are_reduced_exact_values():

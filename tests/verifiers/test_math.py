@@ -119,6 +119,9 @@ def test_bad_items_are_errors_not_crashes():
     assert safe_verify(VERIFIER, {"answer": ""}, "\\boxed{1}").status == "error"
     assert safe_verify(VERIFIER, {"answer": 0.5}, "\\boxed{\\frac12}").status == "correct"
     assert safe_verify(VERIFIER, {"answer": 3.0}, "\\boxed{3}").status == "correct"
+    assert safe_verify(VERIFIER, {"answer": 1e-07}, "\\boxed{0.0000001}").status == "correct"  # not str(): e - 7
+    assert safe_verify(VERIFIER, {"answer": 1e-07}, "\\boxed{e - 7}").status == "incorrect"
+    assert safe_verify(VERIFIER, {"answer": float("nan")}, "\\boxed{1}").status == "error"
     assert safe_verify(VERIFIER, {"answer": "1"}, None).status == "error"  # type: ignore[arg-type]
 
 

@@ -3,39 +3,41 @@
 Answers are parsed only as LaTeX (``latex2sympy2_extended``, as Math-Verify does), never with ``sympify`` or
 ``parse_expr``. On top of Math-Verify's ``verify`` (called with its signal-based timeout disabled):
 
-- exact numbers compare exactly at 50 digits, so ``1/2^{99}`` is not ``1/2^{98}`` (Math-Verify rounds to 6 places);
-- a decimal matches an exact value when it is that value correctly rounded to the decimal's own places and has
-  at least ``min_sig_digits`` significant digits (``33.3`` ~ ``100/3``, ``3.1416`` ~ ``\\pi``), unless the exact
-  value has a finite decimal form, which must then be written exactly (``0.13`` is not ``1/8``);
-- percentages match either reading (``50\\%`` ~ ``50`` ~ ``0.5``);
-- equations match when one is a nonzero multiple of the other (``x^2/4+y^2/3=1`` ~ ``3x^2+4y^2=12``).
+- numbers compare exactly, a written decimal may round an exact value (see ``verifiers.math.numbers``);
+- symbols keep their case (``2x`` is not ``2X``);
+- a percent sign on both sides compares the numbers as written (``20\\%`` is not ``0.2\\%``); a gold percent
+  also accepts its fraction (``20\\%`` ~ ``20`` ~ ``0.2``), but a bare gold is the number asked for, so a
+  predicted percent must carry that same number (``5`` ~ ``5\\%``, ``5`` is not ``500\\%``);
+- an equation matches a non-equation only as an assignment to one variable (``x = 3`` ~ ``3``; ``4 = 3`` is
+  not ``3``); equations match when one is a nonzero multiple of the other (``x^2/4+y^2/3=1`` ~ ``3x^2+4y^2=12``);
+- a set written with braces never matches a tuple or interval written with brackets (``\\{3, 4\\}`` vs ``(3, 4)``).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import sympy
 from latex2sympy2_extended import NormalizationConfig, latex2sympy, normalize_latex
+from latex2sympy2_extended.latex2sympy2 import ConversionConfig
 from math_verify.grader import should_treat_as_complex
 from math_verify.grader import verify as mv_verify
 
 from verifiers.base import Verdict
 from verifiers.math import extract
 from verifiers.math.guards import Limits, refuse
+from verifiers.math.numbers import ComparisonError, collections_equal, exact_floats, is_number, numbers_equal, numeric_collection
 
 # Math-Verify warns once that its timeout is disabled; the pool's process timeout is the bound here.
 logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 _NORMALIZATION = NormalizationConfig(basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="none", equations=False)
-_EXACT_DIGITS = 50
-
-
-class ComparisonError(Exception):
-    """The comparison itself failed (not a mismatch): the verdict becomes ``error``."""
-
+_CONVERSION = ConversionConfig(lowercase_symbols=False)  # latex2sympy lowercases by default: 2X would be 2x
+_SET = re.compile(r"^\\(?:\{|lbrace\b)[^|:]*,[^|:]*\\(?:\}|rbrace)$")
+_ORDERED = re.compile(r"^[(\[].*,.*[)\]]$", re.DOTALL)
 
 @dataclass(frozen=True)
 class Value:
@@ -56,7 +58,9 @@ def parse_answer(answer: str) -> Value:
         return Value(sympy.Rational(number.numerator, number.denominator), _decimals(body), body, percent)
     try:
         normalized = normalize_latex(body, _NORMALIZATION)
-        expr = latex2sympy(normalized, is_real=not should_treat_as_complex(normalized), convert_degrees=False, normalization_config=None)
+        complex_ = should_treat_as_complex(normalized)
+        expr = latex2sympy(normalized, is_real=not complex_, convert_degrees=False, normalization_config=None, conversion_config=_CONVERSION)
+        expr = exact_floats(expr)
     except RecursionError:
         return Value(None, None, body, percent, "nesting too deep to parse")
     except Exception as exc:  # latex2sympy raises many types for malformed LaTeX
@@ -96,6 +100,8 @@ def judge(gold: str, pred: str, limits: Limits | None = Limits(), min_sig_digits
         return Verdict.incorrect(f"answer {_short(pred)} does not parse ({p.error}) and differs from the gold text")
     if g.expr is None:
         return Verdict.incorrect(f"gold {_short(gold)} does not parse ({g.error}) and the answer text differs")
+    if _kind(gold) and _kind(pred) and _kind(gold) != _kind(pred):
+        return Verdict.incorrect(f"{_short(pred)} is a {_kind(pred)} and gold {_short(gold)} is a {_kind(gold)}")
     failures = []
     for gv, pv in _percent_readings(g, p):
         try:
@@ -112,14 +118,20 @@ def _short(text: str, n: int = 60) -> str:
     return repr(text if len(text) <= n else text[: n - 3] + "...")
 
 
+def _kind(text: str) -> str | None:
+    """``set`` for a listed ``\\{a, b\\}``, ``tuple or interval`` for a bracketed list, else None (no claim)."""
+    if _SET.match(text) and "\\mid" not in text:
+        return "set"
+    return "tuple or interval" if _ORDERED.match(text) else None
+
+
 def _percent_readings(g: Value, p: Value) -> list[tuple[Value, Value]]:
-    """Pairs to try: as written, and a percent read as a fraction of 100 (on whichever side wrote one)."""
-    pairs = [(g, p)]
-    if p.percent:
-        pairs.append((g, _per_cent(p)))
-    if g.percent:
-        pairs.append((_per_cent(g), p))
-    return pairs
+    """Pairs to try: the numbers as written, and, when only the gold has a percent sign, its fraction of 100.
+
+    A prediction's percent sign is never divided out: the gold ``5`` asks for 5, and ``500\\%`` would pass."""
+    if g.percent and not p.percent:
+        return [(g, p), (_per_cent(g), p)]
+    return [(g, p)]
 
 
 def _per_cent(v: Value) -> Value:
@@ -128,11 +140,15 @@ def _per_cent(v: Value) -> Value:
 
 def equivalent(g: Value, p: Value, min_sig_digits: int = 3) -> bool:
     """True when the two parsed answers are mathematically the same answer. Raises ComparisonError."""
-    gx, px = _unwrap_assignment(g.expr, p.expr), _unwrap_assignment(p.expr, g.expr)
-    if _is_number(gx) and _is_number(px):
+    gx, px = g.expr, p.expr
+    if _is_equation(gx) != _is_equation(px):  # one side is an equation: only an assignment x = value counts
+        gx, px = _assigned_value(gx), _assigned_value(px)
+        if gx is None or px is None:
+            return False
+    if is_number(gx) and is_number(px):
         return numbers_equal(gx, g.decimals, px, p.decimals, min_sig_digits)
-    if _numeric_collection(gx) and _numeric_collection(px):
-        return _collections_equal(gx, px, min_sig_digits)
+    if numeric_collection(gx) and numeric_collection(px):
+        return collections_equal(gx, px, min_sig_digits)
     set_vs_relation = isinstance(gx, sympy.Set) and isinstance(px, (sympy.Rel, sympy.And)) and len(px.free_symbols) == 1
     try:
         if mv_verify(gx, px, timeout_seconds=None, raise_on_error=True, allow_set_relation_comp=set_vs_relation):
@@ -144,101 +160,24 @@ def equivalent(g: Value, p: Value, min_sig_digits: int = 3) -> bool:
     return _proportional_equations(gx, px)
 
 
-def _unwrap_assignment(expr, other):
-    """``x = 3`` -> ``3`` when the other side is a plain number (a variable name is not part of the answer)."""
-    if isinstance(expr, sympy.Eq) and isinstance(expr.lhs, sympy.Symbol) and _is_number(expr.rhs) and _is_number(other):
-        return expr.rhs
-    return expr
+def _is_equation(expr) -> bool:
+    if isinstance(expr, sympy.And):
+        return any(isinstance(a, sympy.Eq) for a in expr.args)
+    return isinstance(expr, sympy.Eq) or expr is sympy.true or expr is sympy.false
 
 
-def _is_number(expr) -> bool:
-    return isinstance(expr, sympy.Expr) and not isinstance(expr, sympy.MatrixBase) and expr.is_number and not expr.has(sympy.oo, -sympy.oo)
+def _assigned_value(expr):
+    """``x = 3`` -> ``3`` (either way round); None for any other equation (``4 = 3``, ``y = 2y``, ``f(x) = 3``).
 
-
-def numbers_equal(g, g_decimals: int | None, p, p_decimals: int | None, min_sig_digits: int = 3) -> bool:
-    """Numeric equality: exact at 50 digits, or a decimal that correctly rounds the other (exact) value."""
-    g_float, p_float = g.has(sympy.Float), p.has(sympy.Float)
-    if g_decimals is not None and p_decimals is not None:
-        return g == p  # two decimals as written: equal values only
-    if p_decimals is not None and not g_float:
-        return _rounds_to(g, p, p_decimals, min_sig_digits)
-    if g_decimals is not None and not p_float:
-        return _rounds_to(p, g, g_decimals, min_sig_digits)
-    if g_float or p_float:  # a float hidden in an expression (2.5\pi): relative tolerance
-        return _close(g, p, "1e-6")
-    g, p = _evaluate(g), _evaluate(p)
-    if isinstance(g, sympy.Rational) and isinstance(p, sympy.Rational):
-        return g == p
-    return _close(g, p, "1e-40")
-
-
-def _close(a, b, rel_tol: str) -> bool:
-    av, bv = _n(a), _n(b)
-    return bool(abs(av - bv) <= sympy.Float(rel_tol, _EXACT_DIGITS) * max(abs(av), abs(bv)))
-
-
-def _evaluate(expr):
-    """Carry out the arithmetic latex2sympy leaves unevaluated (``1/2**99`` -> Rational); guards bound its size."""
-    try:
-        return expr.doit()
-    except Exception:
+    A non-equation comes back unchanged: the variable's name is not part of the answer, its value is."""
+    if not _is_equation(expr):
         return expr
-
-
-def _rounds_to(exact, decimal, places: int, min_sig_digits: int) -> bool:
-    """True when ``decimal`` (a Rational written with ``places`` decimals) is ``exact`` correctly rounded."""
-    exact = _evaluate(exact)
-    if exact == decimal or (not isinstance(exact, sympy.Rational) and _close(exact, decimal, "1e-40")):
-        return True
-    if isinstance(exact, sympy.Rational) and _terminates(exact):
-        return False  # a value with a finite decimal form must be written exactly
-    if _significant_digits(decimal, places) < min_sig_digits:
-        return False
-    half_ulp = sympy.Rational(1, 2 * 10**places)
-    return abs(_n(exact) - _n(decimal)) <= _n(half_ulp) * (1 + sympy.Float("1e-12"))
-
-
-def _terminates(r: sympy.Rational) -> bool:
-    q = int(r.q)
-    for prime in (2, 5):
-        while q % prime == 0:
-            q //= prime
-    return q == 1
-
-
-def _significant_digits(decimal: sympy.Rational, places: int) -> int:
-    scaled = abs(Fraction(int(decimal.p), int(decimal.q)) * 10**places)
-    return len(str(int(scaled)).lstrip("0")) if scaled else 0
-
-
-def _n(expr):
-    """High-precision numeric value; a complex result keeps its magnitude meaningful for abs()."""
-    try:
-        value = sympy.N(expr, _EXACT_DIGITS)
-    except Exception as exc:
-        raise ComparisonError(f"cannot evaluate {type(exc).__name__}: {exc}"[:200]) from exc
-    if not value.is_number:
-        raise ComparisonError("value is not numeric after evaluation")
-    return value
-
-
-def _numeric_collection(expr) -> bool:
-    return isinstance(expr, (sympy.FiniteSet, sympy.Tuple)) and all(_is_number(e) for e in expr.args)
-
-
-def _collections_equal(g, p, min_sig_digits: int) -> bool:
-    """Tuples compare in order, sets as multisets, element by element with the numeric rule."""
-    if type(g) is not type(p) or len(g.args) != len(p.args):
-        return False
-    if isinstance(g, sympy.Tuple):
-        return all(numbers_equal(a, None, b, None, min_sig_digits) for a, b in zip(g.args, p.args))
-    remaining = list(p.args)
-    for a in g.args:
-        match = next((b for b in remaining if numbers_equal(a, None, b, None, min_sig_digits)), None)
-        if match is None:
-            return False
-        remaining.remove(match)
-    return True
+    if not isinstance(expr, sympy.Eq):
+        return None
+    for var, value in ((expr.lhs, expr.rhs), (expr.rhs, expr.lhs)):
+        if isinstance(var, sympy.Symbol) and var not in getattr(value, "free_symbols", {var}):
+            return value
+    return None
 
 
 def _proportional_equations(g, p) -> bool:

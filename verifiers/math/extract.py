@@ -7,20 +7,24 @@ Everything here is linear in the text length, so it is safe on hostile input.
 
 from __future__ import annotations
 
+import math
 import re
+from decimal import Decimal
 from fractions import Fraction
+from numbers import Number
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 MAX_CLEAN_CHARS = 5000
 _ANSWER_LINE = re.compile(r"(?i)\banswer\b[^:\n]{0,40}?(?:\bis\b|:)\s*(.*)$|^[\s#*]*final answer[\s*:]*()$")
 _WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("**", "**"))
-_INLINE_MATH = re.compile(r"\$([^$]+)\$|\\\((.+?)\\\)")
 _SPACING = re.compile(r"(?<!\\)\\[,;: ]|\\q?quad\b|\\displaystyle\b|\\[td]frac(?=[{\d\\])")
 _MATHRM_LETTER = re.compile(r"\\math(?:rm|it)\{\s*([A-Za-z])\s*\}")
 _PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\s*percent)\s*$", re.IGNORECASE)
 _SPACED_THOUSANDS = re.compile(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\overline\{(\d+)\}")
 _TEXT_WRAP = re.compile(r"^\\(?:text|textbf|mathrm|mathbf|textnormal)\{([^{}]*)\}$")
+_WORDS = re.compile(r"[A-Za-z'-]*[A-Za-z]{3}[A-Za-z' -]*")
+_PY_FLOAT = re.compile(r"[-+]?\d+(?:\.\d+)?e[-+]\d{2,3}")
 
 
 def last_boxed(text: str) -> str | None:
@@ -67,12 +71,46 @@ def answer_line(text: str) -> str | None:
         rest = (match.group(1) or "").strip().strip("*").strip()
         if not rest:
             rest = next((ln.strip() for ln in lines[n + 1 :] if ln.strip()), "")
-        inline = _INLINE_MATH.findall(rest)
-        if inline:
-            rest = "".join(inline[-1])
+        inline = last_inline_math(rest)
+        if inline is not None:
+            rest = inline
         rest = rest.rstrip(". ")
         return rest or None
     return None
+
+
+def last_inline_math(line: str) -> str | None:
+    """The content of the last ``$...$`` or ``\\(...\\)`` in one line (scanned left to right), else None.
+
+    A single pass with cached ``str.find`` positions: a regex with a lazy group rescans the rest of the line
+    from every unclosed ``\\(``, which is quadratic (16,000 of them took seconds)."""
+    last, pos, n = None, 0, len(line)
+    next_dollar, next_paren = line.find("$"), line.find("\\(")
+    while pos < n:
+        if 0 <= next_dollar < pos:
+            next_dollar = line.find("$", pos)
+        if 0 <= next_paren < pos:
+            next_paren = line.find("\\(", pos)
+        starts = [k for k in (next_dollar, next_paren) if k >= 0]
+        if not starts:
+            break
+        k = min(starts)
+        if k == next_dollar:
+            end = line.find("$", k + 1)
+            if end < 0:
+                next_dollar = -1  # no closing dollar anywhere after: no later one closes either
+            elif end > k + 1:
+                last, pos = line[k + 1 : end], end + 1
+                continue
+            pos = k + 1
+        else:
+            end = line.find("\\)", k + 3)
+            if end < 0:
+                next_paren = -1  # no closer after this opener, so none after any later one
+                pos = k + 1
+                continue
+            last, pos = line[k + 2 : end], end + 2
+    return last
 
 
 def extract_answer(text: str, answer_line_fallback: bool = True) -> str | None:
@@ -154,5 +192,35 @@ def unwrap_text(answer: str) -> str:
 
 
 def string_key(answer: str) -> str:
-    """A whitespace- and case-insensitive form for exact string comparison."""
-    return re.sub(r"\s+", "", unwrap_text(answer)).lower()
+    """A whitespace-insensitive form for exact string comparison; case-insensitive only for words.
+
+    Words are a ``\\text{}`` group or plain letters with a run of three or more (``Monday``, ``no solution``).
+    Math keeps its case: ``2x`` and ``2X`` are different variables."""
+    text = unwrap_text(answer)
+    key = re.sub(r"\s+", "", text)
+    if text != answer.strip() or _WORDS.fullmatch(text):
+        return key.lower()
+    return key
+
+
+def positional(text: str) -> str:
+    """A number in Python's float notation (``1e-07``, ``2.5e+20``: what ``str(float)`` writes) as a plain
+    decimal (``0.0000001``); any other text unchanged. LaTeX reads ``1e-07`` as Euler's number minus 7."""
+    if len(text) > 40 or not _PY_FLOAT.fullmatch(text.strip()):
+        return text
+    return format(Decimal(text.strip()), "f")
+
+
+def answer_text(value: object) -> str | None:
+    """A ground-truth answer as text: floats without float noise or exponent notation; None when unusable."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        return str(int(value)) if value.is_integer() else format(Decimal(repr(value)), "f")
+    if isinstance(value, Number):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return positional(value.strip())
+    return None

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from numbers import Number
 from typing import Any, ClassVar
 
 from pydantic import Field
 
 from verifiers.base import TaskItem, Verdict, Verifier, VerifierConfig
 from verifiers.math.equivalence import judge
-from verifiers.math.extract import extract_answer
+from verifiers.math.extract import answer_text, extract_answer
 from verifiers.math.guards import Limits
 
 
@@ -64,14 +63,5 @@ class MathVerifier(Verifier):
 
 
 def gold_answer(item: TaskItem) -> str | None:
-    """The item's ground-truth answer as text; numbers are formatted without float noise."""
-    value = item.get("answer")
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, Number):
-        return str(value)
-    if isinstance(value, str) and value.strip():
-        return value.strip()
-    return None
+    """The item's ground-truth answer as text: floats as plain decimals (``1e-07`` -> ``0.0000001``)."""
+    return answer_text(item.get("answer"))
