@@ -32,7 +32,8 @@ class IntrinsicReward(Reward):
     def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
         stats_rows = columns.get("policy_stats")
         if stats_rows is None:
-            raise RuntimeError(f"{self.name} needs the policy_stats column; train it with trainer.run (UrlvrGRPOTrainer)")
+            raise RuntimeError(f"{self.name} needs the policy_stats column: train with trainer.run, or mix "
+                               "trainer.policy_stats.PolicyStatsMixin into your GRPOTrainer subclass")
         stats, mask = stack_stats(stats_rows)
         groups = group_indices(prompts)
         group_size = len(groups[0]) if groups and all(len(g) == len(groups[0]) for g in groups) else None

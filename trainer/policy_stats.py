@@ -59,3 +59,14 @@ def attach_policy_stats(trainer: Any, inputs: list[dict], prompts: list, complet
     stats = compute_policy_stats(model, prompt_ids, completion_ids, pad_id, trainer.temperature)
     for row, s in zip(inputs, stats):
         row["policy_stats"] = s
+
+
+class PolicyStatsMixin:
+    """Mix into a TRL ``GRPOTrainer`` subclass so intrinsic rewards (``rewards.trl.intrinsic_reward``) get their
+    ``policy_stats`` column: ``class Trainer(PolicyStatsMixin, GRPOTrainer): pass``. It costs one no-grad
+    forward pass per step, and only when a reward function declares ``needs_policy_stats``."""
+
+    def _calculate_rewards(self, inputs, prompts, completions, completion_ids_list):
+        if any(getattr(f, "needs_policy_stats", False) for f in self.reward_funcs):
+            attach_policy_stats(self, inputs, prompts, completion_ids_list)
+        return super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
