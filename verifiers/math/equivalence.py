@@ -16,7 +16,6 @@ Answers are parsed only as LaTeX (``latex2sympy2_extended``, as Math-Verify does
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -36,8 +35,6 @@ logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 _NORMALIZATION = NormalizationConfig(basic_latex=True, units=True, malformed_operators=True, nits=True, boxed="none", equations=False)
 _CONVERSION = ConversionConfig(lowercase_symbols=False)  # latex2sympy lowercases by default: 2X would be 2x
-_SET = re.compile(r"^\\(?:\{|lbrace\b)[^|:]*,[^|:]*\\(?:\}|rbrace)$")
-_ORDERED = re.compile(r"^[(\[].*,.*[)\]]$", re.DOTALL)
 
 @dataclass(frozen=True)
 class Value:
@@ -120,9 +117,11 @@ def _short(text: str, n: int = 60) -> str:
 
 def _kind(text: str) -> str | None:
     """``set`` for a listed ``\\{a, b\\}``, ``tuple or interval`` for a bracketed list, else None (no claim)."""
-    if _SET.match(text) and "\\mid" not in text:
-        return "set"
-    return "tuple or interval" if _ORDERED.match(text) else None
+    if "," not in text:
+        return None
+    if text.startswith(("\\{", "\\lbrace")) and text.endswith(("\\}", "\\rbrace")):
+        return None if any(m in text for m in ("|", ":", "\\mid")) else "set"  # set-builder: no claim
+    return "tuple or interval" if text[0] in "([" and text[-1] in ")]" else None
 
 
 def _percent_readings(g: Value, p: Value) -> list[tuple[Value, Value]]:

@@ -15,15 +15,20 @@ from numbers import Number
 
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 MAX_CLEAN_CHARS = 5000
-_ANSWER_LINE = re.compile(r"(?i)\banswer\b[^:\n]{0,40}?(?:\bis\b|:)\s*(.*)$|^[\s#*]*final answer[\s*:]*()$")
+_ANSWER_LINE = re.compile(r"(?im)\banswer\b[^:\n]{0,40}?(?:\bis\b|:)\s*(.*)$|^[\s#*]*final answer[\s*:]*()$")
+_ANSWER_WORD = re.compile(r"(?i)answer")
+_NON_BLANK = re.compile(r"\S")
+_LINE_BREAKS = str.maketrans(dict.fromkeys("\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029", "\n"))  # str.splitlines' breaks
 _WRAPPERS = (("$$", "$$"), ("$", "$"), ("\\(", "\\)"), ("\\[", "\\]"), ("**", "**"))
 _SPACING = re.compile(r"(?<!\\)\\[,;: ]|\\q?quad\b|\\displaystyle\b|\\[td]frac(?=[{\d\\])")
 _MATHRM_LETTER = re.compile(r"\\math(?:rm|it)\{\s*([A-Za-z])\s*\}")
-_PERCENT = re.compile(r"\s*(?:\\%|%|\\text\{\s*\\?%\s*\}|\s*percent)\s*$", re.IGNORECASE)
+_PERCENT = re.compile(r"(?:\\%|%|\\text\{\s*\\?%\s*\}|percent)$", re.IGNORECASE)
+_PERCENT_TAIL = 32  # the suffix is matched on this many trailing characters: a \s* run over the whole text is quadratic
 _SPACED_THOUSANDS = re.compile(r"-?\d{1,3}(?: \d{3})+(?:\.\d+)?")
 _REPEATING = re.compile(r"(-?)(\d*)\.(\d*)\\overline\{(\d+)\}")
 _TEXT_WRAP = re.compile(r"^\\(?:text|textbf|mathrm|mathbf|textnormal)\{([^{}]*)\}$")
-_WORDS = re.compile(r"[A-Za-z'-]*[A-Za-z]{3}[A-Za-z' -]*")
+_WORDS = re.compile(r"[A-Za-z' -]+")
+_WORD = re.compile(r"[A-Za-z]{3}")
 _PY_FLOAT = re.compile(r"[-+]?\d+(?:\.\d+)?e[-+]\d{2,3}")
 
 
@@ -62,21 +67,32 @@ def _balanced(text: str, open_at: int) -> str | None:
 
 
 def answer_line(text: str) -> str | None:
-    """The answer stated on the last "answer is ..." or "Answer: ..." line (or the line after a bare heading)."""
-    lines = text.splitlines()
-    for n in range(len(lines) - 1, -1, -1):
-        match = _ANSWER_LINE.search(lines[n])
-        if not match:
-            continue
-        rest = (match.group(1) or "").strip().strip("*").strip()
-        if not rest:
-            rest = next((ln.strip() for ln in lines[n + 1 :] if ln.strip()), "")
-        inline = last_inline_math(rest)
-        if inline is not None:
-            rest = inline
-        rest = rest.rstrip(". ")
-        return rest or None
-    return None
+    """The answer stated on the last "answer is ..." or "Answer: ..." line (or the line after a bare heading).
+
+    Only lines holding the word "answer" are looked at, each once: no list of lines is built (a million short
+    lines cost more in allocation than the scan itself)."""
+    text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
+    found, line_end = None, -1
+    for word in _ANSWER_WORD.finditer(text):
+        if word.start() < line_end:
+            continue  # this line was searched already
+        line_start = text.rfind("\n", 0, word.start()) + 1
+        line_end = text.find("\n", word.start())
+        line_end = len(text) if line_end < 0 else line_end
+        found = _ANSWER_LINE.search(text, line_start, line_end) or found
+    if found is None:
+        return None
+    rest = (found.group(1) or "").strip().strip("*").strip()
+    if not rest:  # a bare "Final Answer" heading: the next non-blank line
+        nxt = _NON_BLANK.search(text, found.end())
+        if nxt:
+            stop = text.find("\n", nxt.start())
+            rest = text[nxt.start() : len(text) if stop < 0 else stop].strip()
+    inline = last_inline_math(rest)
+    if inline is not None:
+        rest = inline
+    rest = rest.rstrip(". ")
+    return rest or None
 
 
 def last_inline_math(line: str) -> str | None:
@@ -147,8 +163,10 @@ def clean(answer: str) -> str:
 
 def split_percent(answer: str) -> tuple[str, bool]:
     """``("50\\%")`` -> ``("50", True)``: the answer without a trailing percent sign, and whether it had one."""
-    stripped = _PERCENT.sub("", answer)
-    return (stripped, True) if stripped != answer and stripped else (answer, False)
+    text = answer.rstrip()
+    match = _PERCENT.search(text[-_PERCENT_TAIL:])
+    stripped = text[: len(text) - len(match.group(0))].rstrip() if match else ""
+    return (stripped, True) if stripped else (answer, False)
 
 
 def plain_number(answer: str) -> Fraction | None:
@@ -198,7 +216,7 @@ def string_key(answer: str) -> str:
     Math keeps its case: ``2x`` and ``2X`` are different variables."""
     text = unwrap_text(answer)
     key = re.sub(r"\s+", "", text)
-    if text != answer.strip() or _WORDS.fullmatch(text):
+    if text != answer.strip() or (_WORDS.fullmatch(text) and _WORD.search(text)):
         return key.lower()
     return key
 

@@ -1,0 +1,82 @@
+"""Everything that reads model text for the math task in the trainer process runs in linear time.
+
+Answer extraction and vote keys run for every rollout in shadow scoring, majority vote and self_verify, with no
+process boundary around them. Each function meets ~1 MB of each pathological shape and must grow linearly
+(see ``tests/linear_time.py``: a ratio against a smaller input in the same run, no wall-clock limit).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from tasks.math import MathTask, MathTaskConfig
+from verifiers.math import extract
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the linear_time helper
+from linear_time import assert_linear  # noqa: E402
+
+
+def _repeat(unit: str, prefix: str = "", suffix: str = ""):
+    return lambda n: prefix + unit * max(1, (n - len(prefix) - len(suffix)) // len(unit)) + suffix
+
+
+def _mixed(n: int) -> str:
+    tokens = ["\\(", "\\)", "$", "$$", "\\boxed{", "{", "}", "\\", "answer is ", "\n", "The answer is ", "%", "\\text{", " ", "7", "\\frac", ",", "."]
+    rng = random.Random(n)
+    return "".join(rng.choice(tokens) for _ in range(n // 4))
+
+
+SHAPES = {
+    "answer is + \\( run": _repeat("\\(", "The answer is "),
+    "\\( run, one closer at the end": _repeat("\\(", "The answer is ", "x\\)"),
+    "unclosed \\boxed{ run": _repeat("\\boxed{"),
+    "\\boxed{ + { nesting": _repeat("{", "\\boxed{"),
+    "balanced deep nesting": lambda n: "\\boxed{" + "{" * (n // 2) + "1" + "}" * (n // 2) + "}",
+    "$ run": _repeat("$", "The answer is "),
+    "$a run": _repeat("$a", "The answer is "),
+    "answer is, repeated on one line": _repeat("The answer is "),
+    "answer is, repeated on lines": _repeat("The answer is\n"),
+    "Answer: lines": _repeat("Answer: \\(\n"),
+    "backslash run": _repeat("\\", "The answer is "),
+    "digit run": _repeat("7", "The answer is "),
+    "digits and commas": _repeat("1,", "\\boxed{", "}"),
+    "spaces then percent": _repeat(" ", "The answer is 5", "x"),
+    "letters (word check)": _repeat("a", "\\boxed{", "1}"),
+    "\\boxed with no brace": _repeat("7", "\\boxed "),
+    "\\text{ run": _repeat("\\text{", "The answer is "),
+    "mixed": _mixed,
+}
+
+TASK = MathTask(MathTaskConfig())
+FUNCTIONS = {
+    "extract_answer": extract.extract_answer,
+    "answer_line": extract.answer_line,
+    "last_boxed": extract.last_boxed,
+    "clean": extract.clean,
+    "split_percent": extract.split_percent,
+    "plain_number": extract.plain_number,
+    "string_key": extract.string_key,
+    "task.extract_answer": TASK.extract_answer,
+    "task.answer_key": TASK.answer_key,
+}
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_trainer_side_math_text_functions_are_linear(shape):
+    make = SHAPES[shape]
+    for name, fn in FUNCTIONS.items():
+        assert_linear(fn, make), (shape, name)
+
+
+def test_the_pathological_shapes_still_extract_what_they_say():
+    # the shapes are real inputs, not strings every function refuses early
+    assert extract.extract_answer(SHAPES["\\( run, one closer at the end"](1000)).endswith("x")
+    assert extract.last_boxed(SHAPES["balanced deep nesting"](1000)).strip("{}") == "1"
+    assert extract.extract_answer("The answer is \\(" * 3 + "\\(5\\)") is not None
+    assert extract.split_percent("  50 " + " " * 1000 + "\\%") == ("  50", True)
+    assert extract.string_key("a" * 1000 + "1") == "a" * 1000 + "1"  # not a word: keeps its case
