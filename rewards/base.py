@@ -16,6 +16,9 @@ from tasks.base import Task
 
 # Keyword arguments TRL adds that are not dataset columns.
 TRL_EXTRA_KWARGS = frozenset({"trainer_state", "log_extra", "log_metric", "environments", "prompt", "completion", "completion_ids"})
+TRAINER_COLUMNS = frozenset({"policy_stats"})
+"""Columns the trainer attaches for rewards that read them directly; never part of a task row sent to a verifier
+(tensors would make every verifier worker import torch to unpickle its items)."""
 
 
 class RewardConfig(BaseModel):
@@ -82,7 +85,7 @@ def completion_text(completion: Any) -> str:
 
 def rows_from_columns(n: int, columns: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Rebuild the ``n`` task rows from TRL's column-wise keyword arguments."""
-    keys = [k for k in columns if k not in TRL_EXTRA_KWARGS and isinstance(columns[k], (list, tuple)) and len(columns[k]) == n]
+    keys = [k for k in columns if k not in TRL_EXTRA_KWARGS and k not in TRAINER_COLUMNS and isinstance(columns[k], (list, tuple)) and len(columns[k]) == n]
     return [{k: columns[k][i] for k in keys} for i in range(n)]
 
 

@@ -52,11 +52,16 @@ class UrlvrGRPOTrainer(GRPOTrainer):
             self.policy_stats_seconds = time.perf_counter() - start
             self._metrics[mode]["time/policy_stats_s"].append(self.policy_stats_seconds)
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
-        train_scores = [None if math.isnan(v) else float(v) for v in rewards_per_func[:, 0].tolist()]
+        # TRL returns the rewards gathered from every process; this process's rows are its own slice of them.
+        start = self.accelerator.process_index * len(prompts)
+        local = rewards_per_func[start : start + len(prompts), 0].tolist()
+        train_scores = [None if math.isnan(v) else float(v) for v in local]
         self._shadow_score(mode, inputs, prompts, completions, completion_ids_list, train_scores)
         return rewards_per_func
 
     def _shadow_score(self, mode, inputs, prompts, completions, completion_ids_list, train_scores) -> None:
+        """Score this process's rollouts with the oracle and the shadows, then compute the diagnostics on the
+        rollouts of every process (gathered), so each process logs the same figures for the whole batch."""
         kwargs = _columns(inputs)
         oracle_scores = train_scores if self.oracle is self.urlvr_reward else None
         if self.oracle is not None and oracle_scores is None:
@@ -64,25 +69,29 @@ class UrlvrGRPOTrainer(GRPOTrainer):
         texts = [completion_text(c) for c in completions]
         task = self.urlvr_reward.task
         answers = [task.extract_answer(t) for t in texts]
-        keys = [None if a is None else task.answer_key(a) for a in answers]
-        lengths = [len(ids) for ids in completion_ids_list]
+        local = {
+            "train": train_scores, "oracle": oracle_scores, "texts": texts, "lengths": [len(ids) for ids in completion_ids_list],
+            "keys": [None if a is None else task.answer_key(a) for a in answers],
+            "shadows": {name: shadow(prompts=prompts, completions=completions, completion_ids=completion_ids_list, **kwargs)
+                        for name, shadow in self.shadows.items()} if oracle_scores is not None else {},
+            "parts": dict(getattr(self.urlvr_reward, "part_scores", {})),
+        }
+        batch = _gather_rollouts(local, self.accelerator.num_processes)
         group_size = len(group_indices(prompts)[0]) if prompts else self.num_generations
         metrics = self._metrics[mode]
-        if oracle_scores is not None:
-            diag = group_diagnostics(train_scores, oracle_scores, group_size, answers=keys, equal=_eq,
-                                     completions=texts, lengths=lengths, binary=self.urlvr_reward.binary or None)
+        if batch["oracle"] is not None:
+            diag = group_diagnostics(batch["train"], batch["oracle"], group_size, answers=batch["keys"], equal=_eq,
+                                     completions=batch["texts"], lengths=batch["lengths"], binary=self.urlvr_reward.binary or None)
             _add(metrics, diag)
-            for name, shadow in self.shadows.items():
-                scores = shadow(prompts=prompts, completions=completions, completion_ids=completion_ids_list, **kwargs)
-                sd = group_diagnostics(scores, oracle_scores, group_size, binary=shadow.binary or None)
-                _add(metrics, {f"shadow/{name}/mean": _mean(scores), **{f"shadow/{name}/{k}": v for k, v in sd.items()}})
-            for name, scores in getattr(self.urlvr_reward, "part_scores", {}).items():  # reward=combo: each part
-                binary = self.urlvr_reward.parts[name].binary or None
-                sd = group_diagnostics(scores, oracle_scores, group_size, binary=binary)
-                _add(metrics, {f"part/{name}/mean": _mean(scores), **{f"part/{name}/{k}": v for k, v in sd.items()}})
+            for prefix, rewards, scored in (("shadow", self.shadows, batch["shadows"]),
+                                            ("part", getattr(self.urlvr_reward, "parts", {}), batch["parts"])):
+                for name, scores in scored.items():  # reward=combo: each part, like a shadow
+                    sd = group_diagnostics(scores, batch["oracle"], group_size, binary=rewards[name].binary or None)
+                    _add(metrics, {f"{prefix}/{name}/mean": _mean(scores), **{f"{prefix}/{name}/{k}": v for k, v in sd.items()}})
         for r in self._all_rewards():
             _add(metrics, {f"verifier/{r.name}/{k}": v for k, v in r.metrics().items()})
-        self._capture_samples(prompts, texts, train_scores, oracle_scores)
+        if self.accelerator.is_main_process:
+            self._capture_samples(prompts, texts, train_scores, oracle_scores)
 
     def _capture_samples(self, prompts, texts, train_scores, oracle_scores) -> None:
         if self.sample_sink is None or self.samples_per_step <= 0:
@@ -97,6 +106,24 @@ class UrlvrGRPOTrainer(GRPOTrainer):
                 "oracle": None if oracle_scores is None else oracle_scores[i],
             })
         self.sample_sink(rows)
+
+
+def _gather_rollouts(local: dict[str, Any], processes: int) -> dict[str, Any]:
+    """The per-rollout lists of every process, concatenated in process order (as TRL gathers rewards)."""
+    if processes <= 1:
+        return local
+    from accelerate.utils import gather_object
+
+    everyone = gather_object([local])
+    out: dict[str, Any] = {}
+    for key, value in local.items():
+        if isinstance(value, dict):
+            out[key] = {name: [x for part in everyone for x in part[key][name]] for name in value}
+        elif value is None:
+            out[key] = None
+        else:
+            out[key] = [x for part in everyone for x in part[key]]
+    return out
 
 
 def _columns(inputs: Sequence[dict]) -> dict[str, list]:

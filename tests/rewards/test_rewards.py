@@ -117,3 +117,11 @@ def test_intrinsic_rewards_read_policy_stats():
 def test_intrinsic_reward_without_stats_is_a_clear_error():
     with pytest.raises(RuntimeError, match="policy_stats"):
         make("self_certainty")(["p"], ["a"])
+
+
+def test_task_rows_for_verifiers_leave_out_trainer_columns_and_trl_kwargs():
+    from rewards.base import rows_from_columns
+
+    columns = {"nums": [[1, 2]], "target": [3], "policy_stats": [{"logprobs": torch.zeros(2)}],
+               "trainer_state": object(), "log_metric": print}
+    assert rows_from_columns(1, columns) == [{"nums": [1, 2], "target": 3}]
