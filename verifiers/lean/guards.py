@@ -25,7 +25,6 @@ FORBIDDEN = {
     "admit": "uses admit",
     "stop": "uses the stop tactic (it admits the rest of the proof)",
     "axiom": "declares an axiom",
-    "axioms": "declares axioms",
     "constant": "declares a constant",
     "implemented_by": "uses @[implemented_by]",
     "extern": "uses @[extern]",
@@ -354,7 +353,7 @@ def _word_verdict(word: str, allow_native: bool) -> str | None:
 
 
 _HASH_COMMAND = re.compile(r"(?<![\w'!?])#[A-Za-z_]")
-_ATTRIBUTES = re.compile(r"(?:@\[|attribute\s*\[)([^\]]*)\]")
+_ATTRIBUTES = re.compile(r"(?:@\[|attribute\s{0,20}\[)([^\]]{0,400})")  # bounded: an unclosed @[ cannot cost O(n) each
 _META_ATTRIBUTES = re.compile(r"(?<![\w.])(tactic|term_elab|command_elab|init|builtin_\w+|env_extension|implemented_by|extern)(?![\w.])")
 _SET_OPTION = re.compile(r"(?<![\w.])set_option\s+([^\s]+)")
 
