@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import ray
 from pydantic import BaseModel, ConfigDict, Field
-from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayError, RayTaskError
 
 from verifiers.base import TaskItem, Verdict, Verifier, gc_paused
 from verifiers.pool import PoolStats
@@ -35,6 +35,8 @@ from verifiers.workers import WorkerRunner
 
 CONNECT_ERRORS = (RayError, OSError, EOFError, AuthenticationError)
 """Opening an actor's socket failed: the actor is gone or stuck, or the handshake was refused or cut off."""
+RESTART_POLL_SECONDS = 0.1
+"""How often to ask a restarting actor whether it is back (Ray refuses calls to it until its constructor ran)."""
 
 
 class RayPoolOptions(BaseModel):
@@ -204,7 +206,7 @@ class RayPool:
                 self.actor_restarts += 1
                 if attempt == 1:  # retried once, on the restarted actor (or a fresh one if Ray will not restart it)
                     self.retried_batches += 1
-                    if self.options.max_restarts == 0:
+                    if not self._await_restart(slot):
                         self._replace(slot)
                     pending[self._submit(slot, sub, items, completions)] = (slot, sub, 2)
                     continue
@@ -229,12 +231,30 @@ class RayPool:
     def _revive(self, slot: int) -> None:
         """After a lost socket: wait for Ray to restart the actor (or put a fresh one in its place), reconnect."""
         self._close_channel(slot)
-        try:
-            ray.get(self.actors[slot].ready.remote(), timeout=self.options.start_timeout)
-        except (RayActorError, GetTimeoutError):  # out of restarts, or stuck: a fresh actor
+        if not self._await_restart(slot):  # out of restarts, or stuck: a fresh actor
             self._replace(slot)
             return
         self._reconnect(slot)
+
+    def _await_restart(self, slot: int) -> bool:
+        """Wait until Ray has restarted the slot's dead actor; False if it will not within ``start_timeout``.
+
+        While the actor restarts (its constructor starts a worker process: seconds on a loaded machine), Ray
+        answers every call to it with ``ActorUnavailableError`` at once; a retry sent then would fail as a
+        second death. So ask ``ready`` until it answers.
+        """
+        if self.options.max_restarts == 0:
+            return False
+        deadline = time.monotonic() + self.options.start_timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                ray.get(self.actors[slot].ready.remote(), timeout=left)
+                return True
+            except ActorUnavailableError:  # still restarting
+                time.sleep(min(RESTART_POLL_SECONDS, left))
+            except (RayActorError, GetTimeoutError):  # out of restarts, or stuck
+                return False
+        return False
 
     def _reconnect(self, slot: int) -> None:
         """Open the slot's socket again; on failure it stays closed and its items are reported, not verified."""
