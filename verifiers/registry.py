@@ -16,6 +16,7 @@ VERIFIERS = Registry(
         "math": "verifiers.math:MathVerifier",
         "code": "verifiers.code:CodeVerifier",
         "reasoning_gym": "verifiers.reasoning_gym:ReasoningGymVerifier",
+        "lean": "verifiers.lean:LeanVerifier",
     },
     entry_point_group="urlvr.verifiers",
 )
