@@ -52,8 +52,8 @@ class Toolchain:
         return env
 
 
-def _which(program: str, extra: Path = ELAN_BIN) -> str | None:
-    return shutil.which(program) or (str(extra / program) if (extra / program).is_file() else None)
+def _which(program: str) -> str | None:
+    return shutil.which(program) or (str(ELAN_BIN / program) if (ELAN_BIN / program).is_file() else None)
 
 
 def _missing(what: str) -> ToolchainMissing:
