@@ -18,6 +18,7 @@ TASKS = Registry(
         "math": "tasks.math:MathTask",
         "code": "tasks.code:CodeTask",
         "reasoning_gym": "tasks.reasoning_gym:ReasoningGymTask",
+        "lean": "tasks.lean:LeanTask",
     },
     entry_point_group="urlvr.tasks",
 )
