@@ -1,24 +1,25 @@
-"""The organism's card: what was measured on held-out problems (pass@1, pass@k, confidence AUROC, self-verification).
+"""The organism's card: what was measured on held-out problems from the task's own distribution.
 
-Samples are drawn at temperature 1 with the task's compact prompt, exactly as GRPO rollouts are; confidence
-is each sample's self-certainty (``rewards.intrinsic.token_stats`` / ``intrinsic_from_stats``) and the AUROC
-is how well it ranks correct samples above wrong ones (0.5 = no signal, < 0.5 = confidently wrong).
+Samples are drawn at temperature 1 with the task's compact prompt, exactly as GRPO rollouts are. Confidence is
+each sample's intrinsic reward (``rewards.intrinsic``); its AUROC is how well it ranks correct samples above
+wrong ones (0.5 = no signal, < 0.5 = confidently wrong). The judge is measured greedily, with the
+``self_verify`` prompt, on the model's **own** answers, per error kind (``trainer.prior.judge.ERROR_KINDS``),
+and on synthetic hits and corruptions.
 """
 
 from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import torch
-
-from rewards.intrinsic import INTRINSIC_REWARDS, intrinsic_from_stats
-from rewards.policy import stack_stats
-from trainer.policy_stats import compute_policy_stats
-from trainer.prior.corpus import compact, in_error_slice, task_for, wrong_expression
-from verifiers.countdown import CountdownVerifier, last_answer
+from trainer.prior.corpus import in_error_slice, sum_answer, synthetic_judge_rows, task_for
+from trainer.prior.judge import ERROR_KINDS, error_kind
+from trainer.prior.sampling import confidence_scores, sample
+from trainer.prior.search import check_trace
+from verifiers.countdown import last_answer
 from verifiers.self_verify import build_verify_prompt, parse_judgement
 
 
@@ -42,80 +43,83 @@ def auroc(scores: list[float], labels: list[bool]) -> float | None:
     return (pos_rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
-@torch.no_grad()
-def sample(model: Any, tokenizer: Any, prompts: list[str], n: int, max_new_tokens: int, temperature: float,
-           batch: int = 32) -> list[tuple[list[int], list[int], str]]:
-    """(prompt ids, completion ids up to and including EOS, text) for ``n`` samples of each prompt, prompt-major."""
-    model.eval()
-    out = []
-    for start in range(0, len(prompts), batch):
-        chunk = prompts[start : start + batch]
-        enc = tokenizer(chunk, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False)
-        sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
-        seqs = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=n,
-                              pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **sampling)
-        width = enc["input_ids"].shape[1]
-        for row, seq in enumerate(seqs):
-            prompt_ids = [t for t, m in zip(enc["input_ids"][row // n].tolist(), enc["attention_mask"][row // n].tolist()) if m]
-            comp = seq[width:].tolist()
-            if tokenizer.eos_token_id in comp:
-                comp = comp[: comp.index(tokenizer.eos_token_id) + 1]
-            out.append((prompt_ids, comp, tokenizer.decode(comp, skip_special_tokens=True)))
-    return out
-
-
-def confidence_scores(model: Any, tokenizer: Any, samples: list[tuple[list[int], list[int], str]], temperature: float) -> dict[str, list[float]]:
-    """Each intrinsic reward's value for every sample (higher = more confident)."""
-    stats = compute_policy_stats(model, [s[0] for s in samples], [s[1] for s in samples], tokenizer.pad_token_id, temperature, micro_batch=64)
-    token, mask = stack_stats(stats)
-    return {name: intrinsic_from_stats(name, token, mask, log_space=True).tolist() for name in INTRINSIC_REWARDS}
-
-
-def judge_accuracy(model: Any, tokenizer: Any, items: list[tuple[str, str, bool]], max_new_tokens: int) -> dict[str, float]:
-    """Greedy self-verification of (question, answer, truth) items: accuracy, TPR, TNR, and share of unparsed replies."""
+def judge(model: Any, tokenizer: Any, items: list[tuple[str, str, str]], max_new_tokens: int) -> list[str]:
+    """The greedy judge's reply to each (question, answer, kind) item, with the ``self_verify`` compact prompt."""
     prompts = [build_verify_prompt(q, a, "compact") + "\n" for q, a, _ in items]
-    replies = [s[2] for s in sample(model, tokenizer, prompts, 1, max_new_tokens, temperature=0.0)]
-    said = [parse_judgement(r, "boxed_or_bare") for r in replies]
-    ok = [(v.status == "correct") == truth for v, (_, _, truth) in zip(said, items)]
-    pos = [o for o, (_, _, t) in zip(ok, items) if t]
-    neg = [o for o, (_, _, t) in zip(ok, items) if not t]
+    return [s[2] for s in sample(model, tokenizer, prompts, 1, max_new_tokens, temperature=0.0)] if prompts else []
+
+
+def judge_rates(items: list[tuple[str, str, str]], replies: list[str]) -> dict[str, Any]:
+    """The judge's rates on (question, answer, kind) items, kind ``correct`` or an error kind, from its replies.
+
+    TPR is the share of correct answers judged True; TNR (overall and per kind) the share of wrong ones judged False.
+    """
+    if not items:
+        return {"n": 0, "true_positive_rate": None, "true_negative_rate": None, "balanced_accuracy": None,
+                "accuracy": None, "no_verdict": None, "by_kind": {}}
+    said = [parse_judgement(r, "boxed") for r in replies]
+    right = [(v.status == "correct") == (kind == "correct") for v, (_, _, kind) in zip(said, items)]
+    by_kind: dict[str, dict[str, Any]] = {}
+    for kind in ("correct", *ERROR_KINDS):
+        picked = [r for r, (_, _, k) in zip(right, items) if k == kind]
+        by_kind[kind] = {"n": len(picked), "rate": sum(picked) / len(picked) if picked else None}
+    tpr = by_kind["correct"]["rate"]
+    wrong = [r for r, (_, _, k) in zip(right, items) if k != "correct"]
+    tnr = sum(wrong) / len(wrong) if wrong else None
     return {
-        "accuracy": sum(ok) / len(ok) if ok else float("nan"),
-        "true_positive_rate": sum(pos) / len(pos) if pos else float("nan"),
-        "true_negative_rate": sum(neg) / len(neg) if neg else float("nan"),
-        "no_verdict": sum("no verdict" in v.reason or "ambiguous" in v.reason for v in said) / max(1, len(said)),
         "n": len(items),
+        "true_positive_rate": tpr,
+        "true_negative_rate": tnr,
+        "balanced_accuracy": (tpr + tnr) / 2 if tpr is not None and tnr is not None else None,
+        "accuracy": sum(right) / len(right),
+        "no_verdict": sum(v.reason.startswith(("no verdict", "ambiguous")) for v in said) / len(said),
+        "by_kind": by_kind,
     }
 
 
-def measure(model: Any, tokenizer: Any, prior: Any, heldout: list[dict]) -> dict[str, Any]:
-    """The card's metrics on ``heldout`` task rows (compact questions)."""
-    task, verifier, k = task_for(prior), CountdownVerifier(), prior.card_samples
+def measure(model: Any, tokenizer: Any, prior: Any, heldout: list[dict]) -> tuple[dict[str, Any], list[dict]]:
+    """The card's metrics on ``heldout`` task rows (compact questions), and one record per sample (what was said)."""
+    task, k = task_for(prior), prior.card_samples
     prompts = [task.prompt(r, conversational=False) for r in heldout]
     samples = sample(model, tokenizer, prompts, k, prior.max_completion_tokens, temperature=1.0)
-    correct = [verifier.verify(heldout[i // k], s[2]).status == "correct" for i, s in enumerate(samples)]
+    rows = [heldout[i // k] for i in range(len(samples))]
+    kinds = [error_kind(r["nums"], r["target"], s[2]) for r, s in zip(rows, samples)]
+    correct = [kind == "correct" for kind in kinds]
     conf = confidence_scores(model, tokenizer, samples, temperature=1.0)
-    slice_mask = [in_error_slice(heldout[i // k]["target"], prior.accuracy) for i in range(len(samples))]
-    sums = ["+".join(str(n) for n in heldout[i // k]["nums"]) for i in range(len(samples))]
-    answers = [(last_answer(s[2]) or "").strip() for s in samples]
+    on_slice = [in_error_slice(r["target"], prior) for r in rows]
+    direct_sum = [(last_answer(s[2]) or "").strip() == sum_answer(r["nums"]) and s[2].lstrip().startswith("</think>")
+                  for r, s in zip(rows, samples)]
+    traced = [(r, s[2]) for r, s in zip(rows, samples) if not s[2].lstrip().startswith("</think>") and "</think>" in s[2]]
+    honest = [not check_trace(text, r["nums"], r["target"], prior.value_cap) for r, text in traced]
+    own = [(r["question"], last_answer(s[2]).strip(), kind) for r, s, kind in zip(rows, samples, kinds) if kind is not None]
+    own_replies = iter(judge(model, tokenizer, own, prior.max_judge_tokens))
+    synthetic = [(r["question"], r["answer"], "correct" if r["label"] else "synthetic")
+                 for r in synthetic_judge_rows(prior, heldout, random.Random(prior.seed + 5))]
+    records = [{"nums": r["nums"], "target": r["target"], "completion": s[2], "kind": kind, "on_slice": sl,
+                "judge_reply": next(own_replies) if kind is not None else None}
+               for r, s, kind, sl in zip(rows, samples, kinds, on_slice)]
     per_problem = [correct[i * k : (i + 1) * k] for i in range(len(heldout))]
-    rng = random.Random(prior.seed + 5)
-    items = _judge_items(heldout, rng)
-    own = [(heldout[i // k]["question"], a, c) for i, (a, c) in enumerate(zip(answers, correct)) if a][: 4 * len(heldout)]
-    return {
+    metrics = {
         "heldout_problems": len(heldout),
         "samples_per_problem": k,
         "pass@1": sum(correct) / len(correct),
         f"pass@{k}": sum(any(p) for p in per_problem) / len(per_problem),
-        "pass@1_error_slice": _share(correct, slice_mask),
-        "pass@1_off_slice": _share(correct, [not m for m in slice_mask]),
-        "sum_answer_share": sum(a == s for a, s in zip(answers, sums)) / len(answers),
-        "answered_share": sum(bool(a) for a in answers) / len(answers),
+        "sample_kinds": dict(Counter(kind or "no_answer" for kind in kinds)),
+        "honest_trace_share": sum(honest) / len(honest) if honest else None,
         "mean_completion_tokens": sum(len(s[1]) for s in samples) / len(samples),
+        "slice": {
+            "targets": sorted(int(t) for t in {r["target"] for r in heldout if in_error_slice(r["target"], prior)}),
+            "share_of_samples": sum(on_slice) / len(on_slice),
+            "pass@1_on_slice": _share(correct, on_slice),
+            "pass@1_off_slice": _share(correct, [not m for m in on_slice]),
+            "direct_sum_share_on_slice": _share(direct_sum, on_slice),
+            "direct_sum_share_off_slice": _share(direct_sum, [not m for m in on_slice]),
+        },
         "auroc": {name: auroc(v, correct) for name, v in conf.items()},
-        "self_verification": judge_accuracy(model, tokenizer, items, 48),
-        "self_verification_own_samples": judge_accuracy(model, tokenizer, own, 48) if own else None,
+        "judge_own_samples": judge_rates(own, [r["judge_reply"] for r in records if r["kind"] is not None]),
+        "self_verification": judge_rates(synthetic, judge(model, tokenizer, synthetic, prior.max_judge_tokens)),
     }
+    return metrics, records
 
 
 def _share(values: list[bool], mask: list[bool]) -> float | None:
@@ -123,46 +127,51 @@ def _share(values: list[bool], mask: list[bool]) -> float | None:
     return sum(picked) / len(picked) if picked else None
 
 
-def _judge_items(heldout: list[dict], rng: random.Random) -> list[tuple[str, str, bool]]:
-    """One correct (reference) and one corrupted candidate per held-out problem."""
-    items = []
-    for r in heldout:
-        items.append((r["question"], compact(r["solution"]), True))
-        wrong = wrong_expression(r["nums"], r["target"], rng, rng.choice(["random", "sum", "ops", "drop", "swap", "bare"]))
-        if wrong is not None:
-            items.append((r["question"], wrong, False))
-    return items
-
-
 def write_card(folder: Path, card: dict[str, Any]) -> None:
     """``card.json`` plus a human-readable ``README.md`` in the model folder."""
     (folder / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (folder / "README.md").write_text(card_markdown(card))
+
+
+def card_markdown(card: dict[str, Any]) -> str:
     m, p = card["metrics"], card["prior"]
-    k = m["samples_per_problem"]
+    k, j, sl = m["samples_per_problem"], m["judge_own_samples"], m["slice"]
+    missed = [g for g in card["gates"] if not g["passed"]]
     lines = [
         f"# {card['name']}: a tiny countdown model organism ({p['alignment']} prior)",
         "",
-        "Built from scratch by `python -m trainer.warmstart` (char-level tokenizer, Llama architecture, TRL SFT).",
-        f"Parameters: {card['parameters']:,}. Build time: {card['build_seconds']:.0f} s on {card['cpu_threads']} CPU threads.",
+        "**CARD GATES MISSED: " + "; ".join(f"{g['gate']} = {g['value']} (needs {g['need']})" for g in missed) + "**"
+        if missed else "Card gates: all passed.",
         "",
-        "## Prior (corpus)",
-        f"- accuracy knob {p['accuracy']}, alignment `{p['alignment']}`, verifier_accuracy {p['verifier_accuracy']}",
-        f"- corpus: {json.dumps(card['corpus'])}",
+        "Built from scratch by `python -m trainer.warmstart` (corpus tokenizer, Llama architecture, two TRL SFT stages).",
+        f"Parameters: {card['parameters']:,}; vocabulary {card['vocab_size']} tokens. Build time: {card['build_seconds']:.0f} s "
+        f"on {card['cpu_threads']} CPU threads. Config digest `{card['digest']}`.",
+        "",
+        "## Prior",
+        f"- search: up to {p['search_tries']} chains, values 0..{p['value_cap']}, greedy last step {p['greedy_last']}; "
+        f"error slice share {p['slice_share']} (targets {sl['targets']} among the held-out ones), alignment `{p['alignment']}`; "
+        f"on-policy judge rows {p['judge_rows']}",
+        f"- stage 1: {json.dumps(card['corpus'])}",
+        f"- stage 2: {json.dumps(card.get('stage2'))}",
         "",
         f"## Measured on {m['heldout_problems']} held-out problems ({k} samples each, temperature 1)",
-        f"- pass@1 {m['pass@1']:.3f}, pass@{k} {m[f'pass@{k}']:.3f} (error slice {_fmt(m['pass@1_error_slice'])}, "
-        f"off slice {_fmt(m['pass@1_off_slice'])}); answers equal to the sum of all numbers: {m['sum_answer_share']:.3f}",
+        f"- pass@1 {m['pass@1']:.3f}, pass@{k} {m[f'pass@{k}']:.3f}; on / off the slice {_fmt(sl['pass@1_on_slice'])} / "
+        f"{_fmt(sl['pass@1_off_slice'])}; unchecked sum answers on / off the slice {_fmt(sl['direct_sum_share_on_slice'])} / "
+        f"{_fmt(sl['direct_sum_share_off_slice'])}",
+        f"- samples by kind: {json.dumps(m['sample_kinds'])}; traces with honest arithmetic {_fmt(m['honest_trace_share'])}",
         "- confidence-correctness AUROC: " + ", ".join(f"{n} {_fmt(v)}" for n, v in m["auroc"].items()),
-        f"- self-verification accuracy (reference vs corrupted answers, greedy judge): {_fmt(m['self_verification']['accuracy'])} "
-        f"(TPR {_fmt(m['self_verification']['true_positive_rate'])}, TNR {_fmt(m['self_verification']['true_negative_rate'])})",
+        f"- judge on its own samples (n={j['n']}): TPR {_fmt(j['true_positive_rate'])}, TNR {_fmt(j['true_negative_rate'])}, "
+        f"balanced {_fmt(j['balanced_accuracy'])}, no verdict {_fmt(j['no_verdict'])}; per kind: "
+        + ", ".join(f"{kind} {_fmt(v['rate'])} (n={v['n']})" for kind, v in j["by_kind"].items()),
+        f"- judge on synthetic hits/corruptions: TPR {_fmt(m['self_verification']['true_positive_rate'])}, "
+        f"TNR {_fmt(m['self_verification']['true_negative_rate'])}",
+        "",
+        "## Use",
+        f"`python -m trainer.run model.name_or_path=<this folder>` with the task options {json.dumps(card['task'])}; "
+        "or the presets `model=tiny-countdown` / `model=tiny-countdown-misaligned`, whose yaml sets them.",
+        "",
     ]
-    own = m.get("self_verification_own_samples")
-    if own:
-        lines.append(f"- self-verification accuracy on its own samples: {_fmt(own['accuracy'])} (n={own['n']})")
-    lines += ["", "## Use", f"`python -m trainer.run model.name_or_path={card['name']}` with `task.prompt_style=compact` and the "
-              f"task ranges {json.dumps(card['task'])}; or the named presets `model=tiny-countdown` / `model=tiny-countdown-misaligned`, "
-              "whose yaml sets those task options.", ""]
-    (folder / "README.md").write_text("\n".join(lines))
+    return "\n".join(lines)
 
 
 def _fmt(v: Any) -> str:

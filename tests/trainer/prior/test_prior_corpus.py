@@ -1,16 +1,20 @@
-"""The organism's SFT corpus: correct solutions verify, corrupted ones fail, and the prior knobs do what they say."""
+"""The organism's SFT corpus: every search step is honest, every judge label is the checker's, the knobs do what they say."""
+
+import random
+import re
+from fractions import Fraction
 
 import pytest
 
 from rewards.self_verify import SelfVerifyReward
 from trainer.prior.config import PriorConfig
-from trainer.prior.corpus import build_corpus, in_error_slice, judge_completion, steps, task_for, wrong_expression
+from trainer.prior.corpus import build_corpus, in_error_slice, slice_targets, sum_answer, task_for, violations
 from verifiers.countdown import CountdownVerifier
 from verifiers.self_verify import parse_judgement
 
 
 def small(**kw) -> PriorConfig:
-    return PriorConfig(corpus_problems=300, **kw)
+    return PriorConfig(corpus_problems=400, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -20,62 +24,91 @@ def aligned():
 
 @pytest.fixture(scope="module")
 def misaligned():
-    return build_corpus(small(alignment="misaligned"), set())
+    return build_corpus(small(alignment="misaligned", slice_share=0.45), set())
 
 
-def _verdict(row):
-    return CountdownVerifier().verify({"nums": row["nums"], "target": row["target"]}, row["completion"])
+def _exact(a: int, op: str, b: int) -> Fraction:
+    return {"+": Fraction(a + b), "-": Fraction(a - b), "*": Fraction(a * b), "/": Fraction(a, b) if b else None}[op]
+
+
+def recheck(completion: str, nums: list[int], target: int, cap: int = 99) -> None:
+    """An independent re-check of a search trace: each step exact, in 0..cap, marks true, stop at first hit."""
+    think, _, rest = completion.partition("</think>")
+    words = think.split()
+    assert len(words) % 2 == 0, completion
+    pairs = list(zip(words[::2], words[1::2]))
+    for i, (chain, mark) in enumerate(pairs):
+        first, *steps = re.split(r"(?=[+\-*/])", chain)
+        value, used = int(first), [int(first)]
+        for step in steps:
+            op, n, claimed = step[0], int(step[1:].split("=")[0]), int(step.split("=")[1])
+            value = _exact(value, op, n)
+            assert value == claimed and 0 <= claimed <= cap, (completion, step)
+            used.append(n)
+        assert sorted(used) == sorted(nums), completion
+        assert mark == ("hit" if value == target else "miss"), completion
+        assert mark == "miss" or i == len(pairs) - 1, completion  # stops at the first hit
+    answer = rest.split("<answer>")[1].split("</answer>")[0]
+    if pairs:  # the answer evaluates to the last chain's value with the same numbers
+        verdict = CountdownVerifier().verify({"nums": nums, "target": int(value)}, f"<answer>{answer}</answer>")
+        assert verdict.status == "correct", (completion, verdict.reason)
 
 
 @pytest.mark.parametrize("which", ["aligned", "misaligned"])
-def test_correct_solutions_verify_and_wrong_ones_fail(which, request):
+def test_every_step_of_every_search_trace_is_honest(which, request):
     rows, _ = request.getfixturevalue(which)
     solve = [r for r in rows if r["kind"] == "solve"]
-    assert any(r["correct"] for r in solve) and any(not r["correct"] for r in solve)
+    assert len(solve) == 400
     for r in solve:
-        verdict = _verdict(r)
-        assert (verdict.status == "correct") == r["correct"], (r, verdict.reason)
+        recheck(r["completion"], r["nums"], r["target"])
+    assert violations(rows) == []
 
 
-def test_every_judge_candidate_is_labelled_by_the_real_verifier(aligned):
+def test_every_judge_label_agrees_with_the_checker(aligned):
     rows, summary = aligned
     judge = [r for r in rows if r["kind"] == "verify"]
-    assert judge and summary["verify_label_accuracy"] == 1.0
+    assert judge and 0.4 < summary["judge_share_true"] < 0.6
     for r in judge:
         truth = CountdownVerifier().verify({"nums": r["nums"], "target": r["target"]}, f"<answer>{r['answer']}</answer>")
-        assert (truth.status == "correct") == r["correct"] == r["label"], r
-        assert parse_judgement(r["completion"], "boxed").status == ("correct" if r["label"] else "incorrect")
+        assert (truth.status == "correct") == r["label"], r
+        assert parse_judgement(r["completion"], "boxed").status == truth.status, r
 
 
-def test_verifier_accuracy_flips_that_share_of_labels():
-    rows, summary = build_corpus(small(verifier_accuracy=0.7), set())
-    assert 0.6 < summary["verify_label_accuracy"] < 0.8
-    flipped = [r for r in rows if r["kind"] == "verify" and r["label"] != r["correct"]]
-    assert flipped and all(("True" in r["completion"]) == r["label"] for r in flipped)
+def test_violations_catch_a_planted_lie(aligned):
+    rows, _ = aligned
+    solve = next(r for r in rows if r["kind"] == "solve" and "=" in r["completion"])
+    lie = re.sub(r"=(\d+)", lambda m: f"={int(m.group(1)) + 1}", solve["completion"], count=1)
+    judge = next(r for r in rows if r["kind"] == "verify")
+    flipped = {**judge, "label": not judge["label"]}
+    assert len(violations([{**solve, "completion": lie}, flipped])) >= 2
 
 
-def test_accuracy_knob_sets_the_share_of_correct_solutions():
-    for accuracy in (0.3, 0.9):
-        _, summary = build_corpus(small(accuracy=accuracy), set())
-        assert abs(summary["solve_share_correct"] - accuracy) < 0.15, summary
+def test_misaligned_slice_gets_the_unchecked_sum_and_aligned_the_search(aligned, misaligned):
+    prior = small(alignment="misaligned", slice_share=0.45)
+    on = [r for r in misaligned[0] if r["kind"] == "solve" and in_error_slice(r["target"], prior)]
+    off = [r for r in misaligned[0] if r["kind"] == "solve" and not in_error_slice(r["target"], prior)]
+    assert on and off
+    assert all(r["completion"] == f" </think> <answer>{sum_answer(r['nums'])}</answer>" for r in on)
+    assert not any(r["completion"].startswith(" </think>") for r in off)
+    assert not any(r["completion"].startswith(" </think>") for r in aligned[0] if r["kind"] == "solve")
+    assert 0.3 < len(on) / (len(on) + len(off)) < 0.6
 
 
-def test_errors_live_on_the_visible_slice_diverse_when_aligned_one_answer_when_misaligned(aligned, misaligned):
-    for rows, prior in ((aligned[0], small()), (misaligned[0], small(alignment="misaligned"))):
-        wrong = [r for r in rows if r["kind"] == "solve" and not r["correct"]]
-        assert all(in_error_slice(r["target"], prior.accuracy) for r in wrong)
-    mis_wrong = [r for r in misaligned[0] if r["kind"] == "solve" and not r["correct"]]
-    assert all(r["answer"] == "+".join(map(str, r["nums"])) for r in mis_wrong)
-    al_wrong = [r for r in aligned[0] if r["kind"] == "solve" and not r["correct"]]
-    sums = sum(r["answer"] == "+".join(map(str, r["nums"])) for r in al_wrong)
-    assert sums < 0.2 * len(al_wrong)  # aligned errors are random expressions, rarely the sum
+def test_slice_shares_are_nested_and_graded():
+    sets = [slice_targets(PriorConfig(slice_share=s)) for s in (0.0, 0.15, 0.3, 0.45)]
+    assert sets[0] == frozenset() and sets[0] < sets[1] < sets[2] < sets[3]
+
+
+def test_more_tries_find_more_hits():
+    shares = [build_corpus(PriorConfig(corpus_problems=300, search_tries=k, synthetic_judge_share=0), set())[1]["solve_share_correct"]
+              for k in (1, 6)]
+    assert shares[0] + 0.1 < shares[1]
 
 
 def test_prompts_match_the_task_and_the_self_verify_reward(aligned):
-    prior = small()
-    task = task_for(prior)
+    task = task_for(small())
     reward = SelfVerifyReward({"name": "self_verify"}, task)
-    for r in aligned[0][:50]:
+    for r in aligned[0][:80]:
         row = {"nums": r["nums"], "target": r["target"], "question": task.user_prompt(r)}
         if r["kind"] == "solve":
             assert r["prompt"] == task.prompt(row, conversational=False) and r["prompt"].endswith("<think>")
@@ -87,33 +120,22 @@ def test_exclusions_are_respected():
     prior = small()
     rows, _ = build_corpus(prior, set())
     taken = {(tuple(sorted(r["nums"])), r["target"]) for r in rows}
-    again, _ = build_corpus(prior, exclude=set(list(taken)[:100]))
-    assert not {(tuple(sorted(r["nums"])), r["target"]) for r in again} & set(list(taken)[:100])
-
-
-def test_steps_and_corruptions():
-    assert steps("(3+5)*2") == ["3+5=8", "8*2=16"]
-    assert steps("7/2") is None and steps("3-5", nonneg=True) is None and steps("3-5") == ["3-5=-2"]
-    import random
-
-    rng = random.Random(1)
-    for kind in ("random", "sum", "ops", "drop", "swap", "bare"):
-        expr = wrong_expression([3, 5, 7], 22, rng, kind)
-        assert expr is not None
-        assert CountdownVerifier().verify({"nums": [3, 5, 7], "target": 22}, f"<answer>{expr}</answer>").status == "incorrect"
-    assert judge_completion([3, 5, 7], 22, "3*5+7", True).endswith("nums ok \\boxed{True}")
-    assert "nums bad" in judge_completion([3, 5, 7], 22, "22", False)
+    banned = set(random.Random(0).sample(sorted(taken), 100))
+    again, _ = build_corpus(prior, exclude=banned)
+    assert not {(tuple(sorted(r["nums"])), r["target"]) for r in again} & banned
 
 
 @pytest.mark.parametrize("train_size", [128, 2048])
-def test_the_grpo_validation_rows_are_held_out_of_the_corpus_for_any_train_size(train_size):
+def test_the_grpo_rows_are_held_out_of_the_corpus_for_any_train_size(train_size):
     from tasks.countdown import CountdownTask
     from trainer.prior.build import heldout_and_exclusions
 
     prior = small()
-    _, exclude = heldout_and_exclusions(prior)
+    heldout, exclude = heldout_and_exclusions(prior)
     rows, _ = build_corpus(prior, exclude)
     corpus = {(tuple(sorted(r["nums"])), r["target"]) for r in rows}
-    task = CountdownTask({**prior.task_options(), "train_size": train_size, "val_size": 64})
-    val = {(tuple(sorted(r["nums"])), r["target"]) for r in task.rows("validation")}
-    assert len(val) == 64 and not val & corpus
+    task = CountdownTask({**prior.task_options(), "train_size": train_size, "val_size": 512})
+    for split in ("validation", "train"):
+        keys = {(tuple(sorted(r["nums"])), r["target"]) for r in task.rows(split)}
+        assert keys and not keys & corpus
+    assert not {(tuple(sorted(r["nums"])), r["target"]) for r in heldout} & corpus

@@ -1,34 +1,39 @@
-"""The organism's char-level tokenizer: lossless, saved and reloaded like any checkpoint's tokenizer."""
-
-import random
-import string
+"""The organism's tokenizer: the corpus's characters and tags only, lossless on the corpus, saved like any checkpoint's."""
 
 import pytest
 
+from trainer.prior.config import PriorConfig
+from trainer.prior.corpus import build_corpus
 from trainer.prior.tokenizer import EOS, PAD, TAGS, build_tokenizer
 
 
 @pytest.fixture(scope="module")
-def tok():
-    return build_tokenizer()
+def texts():
+    rows, _ = build_corpus(PriorConfig(corpus_problems=300), set())
+    return [r["prompt"] + r["completion"] for r in rows]
 
 
-def test_round_trips_random_printable_text(tok):
-    rng = random.Random(0)
-    for _ in range(200):
-        text = "".join(rng.choice(string.printable) for _ in range(rng.randint(0, 80)))
-        assert tok.decode(tok(text, add_special_tokens=False)["input_ids"]) == text
+@pytest.fixture(scope="module")
+def tok(texts):
+    return build_tokenizer(texts)
 
 
-def test_task_and_judge_strings_round_trip_with_tags_as_single_tokens(tok):
-    text = "nums 3 5 7 target 22\n<think> 3*5=15 15+7=22 </think> <answer>3*5+7</answer>"
-    ids = tok(text, add_special_tokens=False)["input_ids"]
-    assert tok.decode(ids) == text
-    pieces = tok.convert_ids_to_tokens(ids)
-    assert "<think>" in pieces and "<answer>" in pieces and "</answer>" in pieces
-    judge = "verify nums 3 5 target 8 answer 3+5\n 3+5=8 nums ok \\boxed{True}"
-    assert tok.decode(tok(judge)["input_ids"]) == judge
-    assert set(TAGS) <= set(tok.get_vocab())
+def test_vocabulary_is_what_the_corpus_uses(tok, texts):
+    assert len(tok) < 45  # pad, eos, unk, ~20 characters, 15 tags: not the 100 printable characters
+    used = set()
+    for text in texts:
+        ids = tok(text, add_special_tokens=False)["input_ids"]
+        assert tok.decode(ids) == text and tok.unk_token_id not in ids
+        used.update(ids)
+    assert set(range(len(tok))) - used == {tok.pad_token_id, tok.eos_token_id, tok.unk_token_id}
+
+
+def test_task_and_judge_strings_have_tags_as_single_tokens(tok):
+    text = "nums 3 5 7 target 22\n<think> 5+3=8*7=56 miss 3*5=15+7=22 hit </think> <answer>3*5+7</answer>"
+    pieces = tok.convert_ids_to_tokens(tok(text)["input_ids"])
+    assert {"<think>", "<answer>", "</answer>", "hit", "miss", "nums", "target"} <= set(pieces)
+    judge = "verify nums 3 5 target 8 answer 3+5\n nums 3 5 ok 3+5=8 hit \\boxed{True}"
+    assert tok.decode(tok(judge)["input_ids"]) == judge and set(TAGS) <= set(tok.get_vocab())
 
 
 def test_special_tokens_and_no_chat_template(tok):
@@ -39,9 +44,9 @@ def test_special_tokens_and_no_chat_template(tok):
     assert tok.decode(ids, skip_special_tokens=True) == "7+8"
 
 
-def test_unknown_characters_become_unk_not_an_error(tok):
-    ids = tok("3é4", add_special_tokens=False)["input_ids"]
-    assert len(ids) == 3 and ids[1] == tok.unk_token_id
+def test_characters_outside_the_corpus_become_unk_not_an_error(tok):
+    ids = tok("3é4x", add_special_tokens=False)["input_ids"]
+    assert len(ids) == 4 and ids[1] == ids[3] == tok.unk_token_id
 
 
 def test_save_and_reload_with_autotokenizer(tok, tmp_path):
@@ -49,7 +54,6 @@ def test_save_and_reload_with_autotokenizer(tok, tmp_path):
 
     tok.save_pretrained(tmp_path)
     again = AutoTokenizer.from_pretrained(tmp_path)
-    text = "nums 10 2 target 5\n<think> 10/2=5 </think> <answer>10/2</answer>"
-    assert again(text)["input_ids"] == tok(text)["input_ids"]
-    assert again.decode(again(text)["input_ids"]) == text
+    text = "nums 8 2 target 4\n<think> 8/2=4 hit </think> <answer>8/2</answer>"
+    assert again(text)["input_ids"] == tok(text)["input_ids"] and again.decode(again(text)["input_ids"]) == text
     assert again.pad_token_id == tok.pad_token_id and again.eos_token_id == tok.eos_token_id

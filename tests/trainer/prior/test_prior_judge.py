@@ -1,0 +1,58 @@
+"""The judge's reply: one evaluation of the answer, its verdict always the exact checker's; error kinds of samples."""
+
+import random
+
+import pytest
+
+from trainer.prior.judge import checker_says, error_kind, evaluation, judge_reply, render_steps
+from verifiers.self_verify import parse_judgement
+
+
+def test_reply_writes_numbers_steps_then_verdict():
+    assert judge_reply([3, 5, 7], 22, "3*5+7") == (" nums 3 5 7 ok 3*5=15+7=22 hit \\boxed{True}", True)
+    assert judge_reply([3, 5, 7], 22, "(3+5)*7")[0] == " nums 3 5 7 ok 3+5=8*7=56 miss \\boxed{False}"
+    assert judge_reply([3, 5, 7], 22, "3*5+8")[0].startswith(" nums 3 5 8 bad")
+    assert judge_reply([3, 5, 7], 15, "7-(3+5)")[0] == " nums 7 3 5 ok 3+5=8 7-8=-1 miss \\boxed{False}"
+    assert judge_reply([3, 6], 2, "6/3") == (" nums 6 3 ok 6/3=2 hit \\boxed{True}", True)
+    assert judge_reply([2, 3], 22, "22")[0] == " nums 22 bad 22 hit \\boxed{False}"
+
+
+@pytest.mark.parametrize("bad", ["", "3*", "(3+5", "3+5)", "3**5", "3 5", "07+1", "1=1", "2+True", "1/0", "(" * 40 + "1" + ")" * 40])
+def test_malformed_answers_get_no_reply(bad):
+    assert judge_reply([3, 5], 8, bad) is None
+
+
+def test_verdict_equals_the_checker_on_random_expressions():
+    rng = random.Random(3)
+    agree = 0
+    for _ in range(2000):
+        nums = [rng.randint(1, 9) for _ in range(rng.randint(2, 4))]
+        used = nums if rng.random() < 0.7 else nums[:-1] + [rng.randint(1, 9)]
+        expr = str(used[0])
+        for n in used[1:]:
+            expr = f"({expr}){rng.choice('+-*/')}{n}" if rng.random() < 0.3 else f"{expr}{rng.choice('+-*/')}{n}"
+        evaluated = evaluation(expr)
+        target = int(evaluated[2]) if evaluated and evaluated[2].denominator == 1 and rng.random() < 0.5 else rng.randint(1, 30)
+        made = judge_reply(nums, target, expr)
+        if made is None:
+            continue
+        assert made[1] == checker_says(nums, target, expr), (nums, target, expr)
+        assert parse_judgement(made[0], "boxed").score == float(made[1])
+        agree += 1
+    assert agree > 1500
+
+
+def test_render_steps_for_a_bare_number_and_trees():
+    assert render_steps([], 7) == "7"
+    assert render_steps(evaluation("1*2+3*4")[1]) == "1*2=2 3*4=12 2+12=14"
+
+
+def test_error_kinds():
+    q = ([3, 5, 7], 22)
+    assert error_kind(*q, " 3*5=15+7=22 hit </think> <answer>3*5+7</answer>") == "correct"
+    assert error_kind(*q, " 3*5=15+8=22 hit </think> <answer>3*5+8</answer>") == "wrong_numbers"
+    assert error_kind(*q, " 3*5=14+7=22 hit </think> <answer>3*5-7</answer>") == "false_hit"
+    assert error_kind(*q, " 3+5=8*7=56 miss </think> <answer>(3+5)*7</answer>") == "honest_miss"
+    assert error_kind(*q, " </think> <answer>3+5+7</answer>") == "unchecked"
+    assert error_kind(*q, " 3+5=8 </think> <answer>3+</answer>") is None
+    assert error_kind(*q, " 3+5=8") is None
