@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from rewards import REWARDS
 from tasks import TASKS, TaskConfig
+from trainer.config_checks import check_run_config
+from trainer.schema import is_mapping
 from verifiers.registry import RegistryError
 
 
@@ -31,40 +33,40 @@ class ModelOptions(Strict):
 class LoraOptions(Strict):
     """Optional LoRA adapters through peft."""
 
-    enabled: bool = False
-    r: int = Field(default=16, ge=1)
-    alpha: int = Field(default=32, ge=1)
-    dropout: float = Field(default=0.05, ge=0.0, lt=1.0)
-    target_modules: str | list[str] = "all-linear"
+    enabled: bool = Field(default=False, description="Train LoRA adapters instead of every weight.")
+    r: int = Field(default=16, ge=1, description="Adapter rank.")
+    alpha: int = Field(default=32, ge=1, description="LoRA scaling numerator (lora_alpha).")
+    dropout: float = Field(default=0.05, ge=0.0, lt=1.0, description="Dropout on the adapter input.")
+    target_modules: str | list[str] = Field(default="all-linear", description="Modules that get adapters (peft's target_modules).")
 
 
 class VllmOptions(Strict):
     """Passed to TRL for GPU users: generation through vLLM, colocated or served by ``trl vllm-serve``."""
 
-    mode: Literal["colocate", "server"] = "colocate"
-    server_host: str = "0.0.0.0"
-    server_port: int = 8000
-    gpu_memory_utilization: float = Field(default=0.3, gt=0.0, le=1.0)
-    tensor_parallel_size: int = Field(default=1, ge=1)
+    mode: Literal["colocate", "server"] = Field(default="colocate", description="colocate: vLLM in the training process; server: a `trl vllm-serve` process.")
+    server_host: str = Field(default="0.0.0.0", description="Host of the vLLM server (server mode).")
+    server_port: int = Field(default=8000, ge=1, le=65535, description="Port of the vLLM server (server mode).")
+    gpu_memory_utilization: float = Field(default=0.3, gt=0.0, le=1.0, description="GPU memory share vLLM may take (colocate mode).")
+    tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs per vLLM engine (colocate mode).")
 
 
 class TrainerOptions(Strict):
     """GRPO and run-control options. Defaults are sized for a 2-core CPU demo."""
 
     max_steps: int = Field(default=8, ge=1, description="Optimizer steps.")
-    learning_rate: float = Field(default=1e-6, gt=0)
+    learning_rate: float = Field(default=1e-6, gt=0, description="AdamW learning rate.")
     num_generations: int = Field(default=4, ge=2, description="Completions per prompt (the GRPO group size G).")
     prompts_per_step: int = Field(default=2, ge=1, description="Distinct prompts per optimizer step.")
-    gradient_accumulation_steps: int = Field(default=1, ge=1)
-    max_completion_length: int = Field(default=128, ge=1)
-    temperature: float = Field(default=1.0, gt=0)
-    top_p: float = Field(default=1.0, gt=0, le=1)
+    gradient_accumulation_steps: int = Field(default=1, ge=1, description="Micro-batches per optimizer step; must divide prompts_per_step * num_generations.")
+    max_completion_length: int = Field(default=128, ge=1, description="Longest completion in tokens.")
+    temperature: float = Field(default=1.0, gt=0, description="Sampling temperature of the rollouts.")
+    top_p: float = Field(default=1.0, gt=0, le=1, description="Nucleus sampling of the rollouts.")
     beta: float = Field(default=0.0, ge=0, description="KL coefficient against the reference model.")
-    loss_type: str = "dapo"
-    scale_rewards: Literal["group", "batch", "none"] = "group"
-    logging_steps: int = Field(default=1, ge=1)
+    loss_type: str = Field(default="dapo", description="TRL's GRPO loss_type (grpo, dapo, dr_grpo, bnpo, ...).")
+    scale_rewards: Literal["group", "batch", "none"] = Field(default="group", description="Divide advantages by the group's, the batch's, or no reward std.")
+    logging_steps: int = Field(default=1, ge=1, description="A metrics.jsonl line every N steps.")
     save_steps: int = Field(default=4, ge=1, description="Checkpoint every N steps.")
-    save_total_limit: int | None = Field(default=2, ge=1)
+    save_total_limit: int | None = Field(default=2, ge=1, description="Checkpoints kept (older ones deleted); None keeps all.")
     eval_steps: int = Field(default=4, ge=1, description="Validation every N steps (and at step 0 and the end).")
     val_prompts: int = Field(default=8, ge=0, description="Held-out prompts per validation (0 disables validation).")
     val_samples: int = Field(default=2, ge=1, description="Completions per validation prompt (k of pass@k).")
@@ -72,11 +74,11 @@ class TrainerOptions(Strict):
     report_to: list[str] = Field(default_factory=lambda: ["tensorboard"], description="TRL report_to: tensorboard, wandb, trackio, none.")
     resume: bool = Field(default=False, description="Continue from the latest checkpoint in the run directory.")
     stop_on_collapse: bool = Field(default=False, description="End the run when the Model Collapse Step is detected.")
-    collapse_threshold: float = Field(default=0.01, ge=0, le=1)
-    use_vllm: bool = False
-    vllm: VllmOptions = VllmOptions()
+    collapse_threshold: float = Field(default=0.01, ge=0, le=1, description="Reward accuracy below which the run counts as collapsed.")
+    use_vllm: bool = Field(default=False, description="Generate rollouts with vLLM (GPU; pip install -e .[gpu]).")
+    vllm: VllmOptions = Field(default_factory=VllmOptions, description="vLLM options, used when use_vllm is true.")
     bf16: bool = Field(default=False, description="bf16 is 3-4x slower on CPU; enable on GPUs.")
-    lora: LoraOptions = LoraOptions()
+    lora: LoraOptions = Field(default_factory=LoraOptions, description="LoRA adapters through peft.")
     progress: bool = Field(default=True, description="Show progress bars.")
     grpo: dict[str, Any] = Field(default_factory=dict, description="Extra GRPOConfig fields, passed through and validated by TRL.")
 
@@ -93,7 +95,7 @@ class VerifierOptions(Strict):
     """How verifier calls are served."""
 
     backend: Literal["inprocess", "local", "ray"] = Field(default="ray", description="inprocess (tests only), local processes, or Ray actors.")
-    workers: int = Field(default=2, ge=1)
+    workers: int = Field(default=2, ge=1, description="Verifier worker processes or Ray actors.")
     timeout: float | None = Field(default=None, gt=0, description="Per-item hard timeout override in seconds.")
     address: str | None = Field(default=None, description="Ray cluster address to join ('auto' for an existing one).")
     transport: Literal["socket", "ray"] = Field(default="socket", description="ray backend: batches over the actors' sockets, or as Ray calls.")
@@ -102,13 +104,13 @@ class VerifierOptions(Strict):
 class RunConfig(Strict):
     """The whole, validated run configuration."""
 
-    seed: int = 0
-    run_dir: str
-    task: TaskConfig
-    reward: BaseModel
-    model: ModelOptions = ModelOptions()
-    trainer: TrainerOptions = TrainerOptions()
-    verifiers: VerifierOptions = VerifierOptions()
+    seed: int = Field(default=0, description="Seed of the trainer, the data order and sampling.")
+    run_dir: str = Field(description="The run directory (config.yaml sets it from task, reward and time).")
+    task: TaskConfig = Field(description="The task node, validated by the chosen task's Config.")
+    reward: BaseModel = Field(description="The reward node, validated by the chosen reward's Config.")
+    model: ModelOptions = Field(default_factory=ModelOptions, description="The policy to train.")
+    trainer: TrainerOptions = Field(default_factory=TrainerOptions, description="GRPO and run control.")
+    verifiers: VerifierOptions = Field(default_factory=VerifierOptions, description="How verifier calls are served.")
 
 
 class ConfigError(ValueError):
@@ -121,9 +123,11 @@ def validate_config(raw: dict[str, Any]) -> RunConfig:
     task = _validate_plugin_node(raw.pop("task", None), "task", TASKS)
     reward = _validate_plugin_node(raw.pop("reward", None), "reward", REWARDS)
     try:
-        return RunConfig.model_validate({**raw, "task": task, "reward": reward})
+        cfg = RunConfig.model_validate({**raw, "task": task, "reward": reward})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, RunConfig)) from None
+    check_run_config(cfg, ConfigError)
+    return cfg
 
 
 def _validate_plugin_node(node: Any, group: str, registry) -> BaseModel:
@@ -143,13 +147,15 @@ def format_validation_error(exc: ValidationError, model: type[BaseModel], prefix
     """One line per problem: the dotted field, what is wrong, and for unknown keys the valid ones."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
+        where = (prefix + ".".join(str(p) for p in err["loc"])).rstrip(".") or "config"
         if err["type"] == "extra_forbidden":
             valid = _fields_at(model, err["loc"][:-1])
-            lines.append(f"{prefix}{loc}: unknown key; valid keys: {', '.join(valid)}")
+            lines.append(f"{where}: unknown key; valid keys: {', '.join(valid)}")
+        elif isinstance(err.get("input"), dict):  # a whole node: its own validator's message says it all
+            lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
         else:
-            lines.append(f"{prefix}{loc}: {err['msg']} (got {err.get('input')!r})")
-    return "invalid config:\n  " + "\n  ".join(lines)
+            lines.append(f"{where}: {err['msg']} (got {err.get('input')!r})")
+    return lines[0] if len(lines) == 1 else "invalid config:\n  " + "\n  ".join(lines)
 
 
 def _fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
@@ -215,7 +221,7 @@ def _check_path(model: type[BaseModel], parts: list[str], where: str) -> None:
         ann = field.annotation
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
-        elif getattr(ann, "__origin__", None) is dict or ann is dict:
+        elif is_mapping(ann):
             return  # free-form mapping (e.g. trainer.grpo): validated later by its consumer
         else:
             model = _Leaf

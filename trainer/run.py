@@ -6,26 +6,27 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Any
 
-from trainer.config import ConfigError, RunConfig, check_override_keys, validate_config
+from trainer.config import ConfigError, RunConfig, validate_config
+from trainer.preflight import CONF_DIR, default_choices, preflight
 
-CONF_DIR = Path(__file__).parent / "conf"
-DEFAULT_CHOICES = {"task": "countdown", "reward": "self_verify", "model": "smollm2-135m"}
+DEFAULT_CHOICES = default_choices()
+"""The group choices of conf/config.yaml's defaults list, read from it."""
 
 
 def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
     """Run one GRPO training job as configured; returns the final summary."""
     from transformers import set_seed
 
-    from trainer.build import build_datasets, build_grpo_config, build_rewards, build_task, is_conversational, load_policy, peft_config
+    from trainer.build import build_datasets, build_rewards, build_task, is_conversational, load_policy, peft_config
     from trainer.callbacks import MetricsCallback, ValidationCallback
     from trainer.collapse import CollapseConfig
     from trainer.grpo import UrlvrGRPOTrainer
     from trainer.rundir import RunDir
 
     run_dir = RunDir(cfg.run_dir)
+    grpo_args = _grpo_args(cfg, run_dir)  # TRL's own checks, before anything is loaded or truncated
     checkpoint = _prepare_run_dir(run_dir, cfg.trainer.resume)
     run_dir.write_config(resolved_yaml or cfg.model_dump_json(indent=2))
     set_seed(cfg.seed)
@@ -40,7 +41,7 @@ def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
                                         t.max_completion_length, t.temperature)
     metrics = MetricsCallback(run_dir, CollapseConfig(threshold=t.collapse_threshold), t.stop_on_collapse, validation)
     trainer = UrlvrGRPOTrainer(
-        model=model, processing_class=tokenizer, args=build_grpo_config(cfg, run_dir), train_dataset=train_ds,
+        model=model, processing_class=tokenizer, args=grpo_args, train_dataset=train_ds,
         reward=rewards.train, shadows=rewards.shadows, oracle=rewards.oracle, peft_config=peft_config(cfg),
         callbacks=[c for c in (validation, metrics) if c is not None],
         sample_sink=run_dir.append_samples, samples_per_step=t.samples_to_log,
@@ -55,6 +56,16 @@ def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
     print(f"urlvr: run finished in {run_dir.path} after {summary['steps']} steps; "
           f"collapse step: {summary['collapse_step']}", flush=True)
     return summary
+
+
+def _grpo_args(cfg: RunConfig, run_dir) -> Any:
+    """TRL's GRPOConfig for this run; its refusals become one-line config errors."""
+    from trainer.build import build_grpo_config
+
+    try:
+        return build_grpo_config(cfg, run_dir)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"trainer: TRL's GRPOConfig refused these options: {' '.join(str(exc).split())}") from None
 
 
 def _prepare_run_dir(run_dir, resume: bool):
@@ -83,13 +94,17 @@ def _hydra_entry(dict_cfg) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Check every job of the command line (one line on stderr at the first problem), then run it with Hydra."""
     import hydra
+
+    from trainer.schema import register_schemas
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        check_override_keys([a for a in argv if not a.startswith("-")], DEFAULT_CHOICES)
+        preflight(argv)
     except ConfigError as exc:
         sys.exit(f"urlvr: {exc}")
+    register_schemas(CONF_DIR)
     sys.argv = [sys.argv[0], *argv]
     entry = hydra.main(config_path=str(CONF_DIR), config_name="config", version_base=None)(_validated(_hydra_entry))
     entry()

@@ -6,7 +6,9 @@ import sys
 import pytest
 
 from trainer.config import ConfigError, check_override_keys, validate_config
-from trainer.run import DEFAULT_CHOICES
+from trainer.preflight import default_choices
+
+DEFAULT_CHOICES = default_choices()
 
 
 def base(**over):
@@ -65,7 +67,9 @@ def test_valid_overrides_pass():
     [
         (["trainer.max_stepz=3"], "valid keys under trainer"),
         (["trainer.max_steps=abc"], "trainer.max_steps: Input should be a valid integer"),
-        (["task=chess"], "Available options in 'task'"),
+        (["task=chess"], "task: unknown task 'chess'; valid choices: code, countdown"),
+        (["trainer.gradient_accumulation_steps=3"], "valid choices: 1, 2, 4, 8"),
+        (["reward.shadow=[nonexistent]"], "reward.shadow: unknown reward 'nonexistent'; valid choices: "),
     ],
 )
 def test_cli_rejects_bad_config_at_startup(tmp_path, args, match):
@@ -89,3 +93,94 @@ def test_cli_bad_model_or_dataset_is_a_clear_error(tmp_path, args, match):
     assert proc.returncode != 0
     assert match in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "override,match",
+    [
+        ({"reward": {"name": "oracle", "shadow": ["majority_vote", "nonexistent"]}},
+         r"^reward.shadow: unknown reward 'nonexistent'; valid choices: combo, majority_vote, oracle"),
+        ({"reward": {"name": "combo", "parts": ["oracle", "vibes"]}}, r"reward.*vibes.*valid choices: .*self_verify"),
+        ({"trainer": {"gradient_accumulation_steps": 3}},
+         r"^trainer.gradient_accumulation_steps: 3 does not divide the 8 completions .*valid choices: 1, 2, 4, 8$"),
+        ({"trainer": {"num_generations": 3, "prompts_per_step": 2, "gradient_accumulation_steps": 4}}, r"valid choices: 1, 2, 3, 6$"),
+        ({"trainer": {"grpo": {"generation_batch_size": 6}}}, r"generation_batch_size: 6 must be a multiple of the global batch 8"),
+        ({"trainer": {"gradient_accumulation_steps": 4, "grpo": {"steps_per_generation": 1}}},
+         r"generation batch \(2 completions\) must be a multiple of trainer.num_generations \(4\)"),
+        ({"trainer": {"grpo": {"generation_batch_size": 16, "steps_per_generation": 2}}}, r"cannot both be set"),
+        ({"trainer": {"grpo": {"steps_per_generation": "two"}}}, r"steps_per_generation: must be a positive integer"),
+        ({"trainer": {"grpo": {"max_steps": 3}}}, r"^trainer.grpo.max_steps: set by trainer.max_steps; use that instead$"),
+        ({"trainer": {"grpo": {"per_device_train_batch_size": 3}}}, r"set by trainer.prompts_per_step, trainer.num_generations"),
+        ({"trainer": {"grpo": {"lerning_rate": 3}}}, r"not a field of TRL's GRPOConfig; did you mean: learning_rate \(set by trainer.learning_rate\)"),
+        ({"trainer": {"grpo": {"epsilom": 0.2}}}, r"trainer.grpo.epsilom: not a field of TRL's GRPOConfig; did you mean: epsilon"),
+        ({"trainer": {"grpo": {"zzzz_qqq": 1}}}, r"see TRL's GRPOConfig"),
+        ({"task": {"name": "code"}, "reward": {"name": "self_verify"}}, r"^reward: self_verify .*'code'.*countdown, math"),
+        ({"task": {"name": "code"}, "reward": {"name": "oracle", "shadow": ["self_verify"]}}, r"^reward.shadow: self_verify .*'code'"),
+        ({"task": {"name": "code"}, "reward": {"name": "combo", "parts": ["self_verify", "self_certainty"]}}, r"self_verify .*'code'"),
+        ({"reward": {"name": "verifier", "verifier": "nope"}}, r"^reward.verifier: unknown verifier 'nope'; valid choices: .*countdown"),
+        ({"reward": {"name": "verifier", "verifier": "countdown", "options": {"bogus": 1}}}, r"^reward.options.bogus: .*valid keys: "),
+    ],
+)
+def test_cross_field_problems_fail_before_any_model_loads(override, match):
+    with pytest.raises(ConfigError, match=match) as info:
+        validate_config(base(**override))
+    assert "\n" not in str(info.value)  # one line
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"trainer": {"gradient_accumulation_steps": 4}},  # 8 completions in 4 micro-batches of 2
+        {"trainer": {"grpo": {"generation_batch_size": 16}}},
+        {"trainer": {"grpo": {"steps_per_generation": 2, "epsilon": 0.2}}},
+        {"task": {"name": "math"}, "reward": {"name": "self_verify"}},
+        {"task": {"name": "code"}, "reward": {"name": "oracle", "shadow": ["majority_vote"]}},
+        {"reward": {"name": "verifier", "verifier": "math", "options": {}}},
+    ],
+)
+def test_valid_cross_field_settings_pass(override):
+    validate_config(base(**override))
+
+
+def test_grpo_set_by_covers_every_key_the_trainer_passes(monkeypatch, tmp_path):
+    """build_grpo_config's own keywords are exactly the ones trainer.grpo may not repeat (no TypeError later)."""
+    import trl
+
+    from trainer.build import build_grpo_config
+    from trainer.config_checks import GRPO_SET_BY
+    from trainer.rundir import RunDir
+
+    seen = {}
+    monkeypatch.setattr(trl, "GRPOConfig", lambda **kw: seen.update(kw))
+    monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path))
+    cfg = validate_config(base(trainer={"use_vllm": True}))
+    build_grpo_config(cfg, RunDir(tmp_path / "run"))
+    assert set(seen) == set(GRPO_SET_BY)
+
+
+def test_trl_accepts_what_validation_accepts(tmp_path, monkeypatch):
+    """The real GRPOConfig takes every setting the batch checks pass (TRL's own rules agree with ours)."""
+    from trainer.build import build_grpo_config
+    from trainer.rundir import RunDir
+
+    monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path))
+    for trainer in ({"gradient_accumulation_steps": 4}, {"grpo": {"generation_batch_size": 16}},
+                    {"gradient_accumulation_steps": 2, "grpo": {"steps_per_generation": 4}}):
+        args = build_grpo_config(validate_config(base(trainer=trainer)), RunDir(tmp_path / "run"))
+        assert args.generation_batch_size % args.num_generations == 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"per_device_train_batch_size": 8, "generation_batch_size": 6},
+        {"per_device_train_batch_size": 2, "gradient_accumulation_steps": 4, "steps_per_generation": 1},
+        {"per_device_train_batch_size": 8, "generation_batch_size": 16, "steps_per_generation": 2},
+    ],
+)
+def test_trl_refuses_what_validation_refuses(tmp_path, kwargs):
+    """The batch settings refused above are refused by TRL's GRPOConfig itself (num_generations=4)."""
+    from trl import GRPOConfig
+
+    with pytest.raises(ValueError):
+        GRPOConfig(output_dir=str(tmp_path), num_generations=4, use_cpu=True, report_to=[], **kwargs)
