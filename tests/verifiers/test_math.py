@@ -174,23 +174,23 @@ HOSTILE = {
     "1 MB string": "7" * (1 << 20) + " so \\boxed{1}",
     "1 MB unclosed box": "\\boxed{" + "{" * (1 << 20),
 }
-TIMEOUT = 3.0
-SLACK = 15.0  # worker start (sympy import) and restart after a kill
+TIMEOUT = 8.0  # the pool's hard limit; the judge's comparison budget is a quarter of it
+SLACK = 15.0  # worker start (sympy import) and judge restart after a kill
 
 
 @pytest.fixture(scope="module")
 def guarded_pool():
-    with make_pool("math", backend="local", timeout=TIMEOUT) as pool:
-        pool.verify_batch([{"answer": "1"}], ["\\boxed{1}"])  # warm the worker
+    # the timeout goes in the verifier's config: its comparison budget is half of it, inside the pool's limit
+    with make_pool("math", {"timeout": TIMEOUT}, backend="local") as pool:
+        pool.verify_batch([{"answer": "x"}], ["\\boxed{x + 0}"])  # warm the worker and its judge child
         yield pool
 
 
 @pytest.fixture(scope="module")
 def unguarded_pool():
-    """Guards switched off, so sympy really meets the hostile input and only the process timeout stops it."""
-    config = {"guards": False}
-    with make_pool("math", config, backend="local", timeout=TIMEOUT) as pool:
-        pool.verify_batch([{"answer": "1"}], ["\\boxed{1}"])
+    """Guards switched off, so sympy really meets the hostile input and only the judge's budget stops it."""
+    with make_pool("math", {"guards": False, "timeout": TIMEOUT}, backend="local") as pool:
+        pool.verify_batch([{"answer": "x"}], ["\\boxed{x + 0}"])
         yield pool
 
 
@@ -200,30 +200,55 @@ def test_hostile_inputs_are_contained_by_guards(guarded_pool):
     verdicts = guarded_pool.verify_batch([{"answer": "1"}] * len(HOSTILE), list(HOSTILE.values()))
     elapsed = time.monotonic() - start
     for name, verdict in zip(HOSTILE, verdicts):
-        assert verdict.status in ("incorrect", "timeout"), (name, verdict)
-        assert verdict.status == "timeout" or verdict.reason, name
+        assert verdict.status == "incorrect" and verdict.reason, (name, verdict)  # a 0, never masked
     assert elapsed < len(HOSTILE) * TIMEOUT + SLACK
     assert guarded_pool.verify_batch([{"answer": "2"}], ["\\boxed{2}"])[0].status == "correct"
 
 
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize(
-    ("completion", "allowed"),
-    [
-        ("\\boxed{9^{9^{9^9}}}", {"timeout"}),
-        ("\\boxed{(10^{10})!}", {"timeout"}),
-        (HOSTILE["10,000-deep brackets"], {"timeout", "incorrect"}),  # a RecursionError is a parse failure
-    ],
-    ids=["tower", "factorial", "deep-brackets"],
+    "completion",
+    ["\\boxed{9^{9^{9^9}}}", "\\boxed{(10^{10})!}", HOSTILE["10,000-deep brackets"], "\\boxed{\\frac{d}{dx} x^{10^{8}}}"],
+    ids=["tower", "factorial", "deep-brackets", "derivative"],
 )
-def test_hostile_inputs_time_out_without_guards(unguarded_pool, completion, allowed):
+def test_hostile_inputs_without_guards_score_incorrect_within_the_budget(unguarded_pool, completion):
+    # Guards off: sympy really meets the input; the judge child's budget (2 s here) stops it, so
+    # the answer scores 0 instead of running into the pool's hard timeout, which would mask it from the reward.
     start = time.monotonic()
     verdict = unguarded_pool.verify_batch([{"answer": "1"}], [completion])[0]
-    assert verdict.status in allowed, verdict
-    assert verdict.score is None or verdict.status == "incorrect"
+    assert verdict.status == "incorrect" and verdict.score == 0.0, verdict
     assert time.monotonic() - start < TIMEOUT + SLACK
-    # the pool replaced the killed worker and keeps scoring
-    assert unguarded_pool.verify_batch([{"answer": "1/2"}], ["\\boxed{0.5}"])[0].status == "correct"
+    assert unguarded_pool.verify_batch([{"answer": "1/2"}], ["\\boxed{\\frac{2}{4}}"])[0].status == "correct"
+    assert unguarded_pool.verify_batch([{"answer": "x^2-1"}], ["\\boxed{(x-1)(x+1)}"])[0].status == "correct"
+
+
+def test_budget_overrun_is_incorrect_with_the_reason_in_process():
+    verifier = MathVerifier({"guards": False, "compare_budget": 1.0})
+    verdict = safe_verify(verifier, {"answer": "1"}, "\\boxed{9^{9^{9^9}}}")
+    assert verdict.status == "incorrect" and "budget" in verdict.reason
+    assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}").status == "correct"  # a fresh child
+
+
+def test_a_judge_child_killed_from_outside_is_replaced_and_the_answer_still_judged():
+    import os
+    import signal
+
+    verifier = MathVerifier()
+    assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}").status == "correct"
+    os.kill(verifier.judge._proc.pid, signal.SIGKILL)  # as an OOM killer would: not the next answer's fault
+    verifier.judge._proc.wait()
+    assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}").status == "correct"
+    assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+2)}").status == "incorrect"
+
+
+def test_a_judge_child_that_cannot_start_is_an_error(monkeypatch):
+    import sys
+
+    verifier = MathVerifier()
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the interpreter is missing: no completion causes that
+    verdict = safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}")
+    assert verdict.status == "error" and "could not start" in verdict.reason
+    assert safe_verify(verifier, {"answer": "1/2"}, "\\boxed{0.5}").status == "correct"  # plain numbers need no child
 
 
 def test_config_class_is_exported():

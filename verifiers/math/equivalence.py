@@ -83,6 +83,11 @@ def judge(gold: str, pred: str, limits: Limits | None = Limits(), min_sig_digits
     """The verdict for predicted answer ``pred`` (already extracted and cleaned) against ``gold``.
 
     ``limits=None`` skips the pre-screens (tests of the process timeout only)."""
+    return screen(gold, pred, limits) or compare(gold, pred, min_sig_digits)
+
+
+def screen(gold: str, pred: str, limits: Limits | None = Limits()) -> Verdict | None:
+    """The verdict string checks alone can give (same text, a refused answer), else None. No sympy work."""
     if extract.string_key(gold) == extract.string_key(pred):
         return Verdict.correct("answer text matches the gold answer")
     if limits is not None:
@@ -92,13 +97,23 @@ def judge(gold: str, pred: str, limits: Limits | None = Limits(), min_sig_digits
         why = refuse(gold, limits)
         if why:
             return Verdict.error(f"gold answer refused before parsing: {why}")
+    if _kind(gold) and _kind(pred) and _kind(gold) != _kind(pred):
+        return Verdict.incorrect(f"{_short(pred)} is a {_kind(pred)} and gold {_short(gold)} is a {_kind(gold)}")
+    return None
+
+
+def plain_numbers(gold: str, pred: str) -> bool:
+    """True when both answers are plain numbers (exact rationals: comparing them is cheap and bounded)."""
+    return all(extract.plain_number(extract.split_percent(a)[0]) is not None for a in (gold, pred))
+
+
+def compare(gold: str, pred: str, min_sig_digits: int = 3) -> Verdict:
+    """Parse both answers and compare them (the sympy part of ``judge``, for answers ``screen`` let through)."""
     g, p = parse_answer(gold), parse_answer(pred)
     if p.expr is None:
         return Verdict.incorrect(f"answer {_short(pred)} does not parse ({p.error}) and differs from the gold text")
     if g.expr is None:
         return Verdict.incorrect(f"gold {_short(gold)} does not parse ({g.error}) and the answer text differs")
-    if _kind(gold) and _kind(pred) and _kind(gold) != _kind(pred):
-        return Verdict.incorrect(f"{_short(pred)} is a {_kind(pred)} and gold {_short(gold)} is a {_kind(gold)}")
     failures = []
     for gv, pv in _percent_readings(g, p):
         try:
@@ -106,8 +121,8 @@ def judge(gold: str, pred: str, limits: Limits | None = Limits(), min_sig_digits
                 return Verdict.correct(f"{_short(pred)} is equivalent to gold {_short(gold)}")
         except ComparisonError as exc:
             failures.append(str(exc))
-    if failures:
-        return Verdict.error(f"comparison failed: {failures[0]}"[:500])
+    if failures:  # the answer's own expression defeated the comparison: not a fault of the verifier
+        return Verdict.incorrect(f"{_short(pred)} could not be compared with gold {_short(gold)}: {failures[0]}"[:500])
     return Verdict.incorrect(f"{_short(pred)} is not equivalent to gold {_short(gold)}")
 
 

@@ -7,9 +7,10 @@ from typing import Any, ClassVar
 from pydantic import Field
 
 from verifiers.base import TaskItem, Verdict, Verifier, VerifierConfig
-from verifiers.math.equivalence import judge
+from verifiers.math.equivalence import compare, plain_numbers, screen
 from verifiers.math.extract import answer_text, extract_answer
 from verifiers.math.guards import Limits
+from verifiers.math.isolation import Judge
 
 
 class MathVerifierConfig(VerifierConfig):
@@ -23,14 +24,32 @@ class MathVerifierConfig(VerifierConfig):
     min_sig_digits: int = Field(default=3, ge=1, description="Significant digits a rounded decimal needs to match an exact value.")
     guards: bool = Field(default=True, description="Pre-screen answers before parsing; off only to exercise the process timeout.")
     answer_line_fallback: bool = Field(default=True, description="Without a \\boxed{}, use the last 'answer is ...' line.")
+    compare_budget: float | None = Field(
+        default=None, gt=0, description="Seconds sympy may spend comparing one answer before it scores incorrect; None = a quarter of the timeout."
+    )
 
 
 class MathVerifier(Verifier):
-    """Scores a completion 1 when its last ``\\boxed{}`` (or "answer is" line) is equivalent to ``item["answer"]``."""
+    """Scores a completion 1 when its last ``\\boxed{}`` (or "answer is" line) is equivalent to ``item["answer"]``.
+
+    String checks, guards and plain numbers are judged in this process; anything that needs sympy goes to a
+    child process with ``compare_budget`` seconds (``verifiers.math.isolation``), so an answer too costly to
+    compare scores ``incorrect`` instead of running into the pool's hard timeout, which would mask it."""
 
     name: ClassVar[str] = "math"
     Config: ClassVar[type[VerifierConfig]] = MathVerifierConfig
-    default_timeout: ClassVar[float] = 5.0
+    default_timeout: ClassVar[float] = 10.0
+    """The pool's hard limit: room for a comparison budget (a quarter of it) plus restarting the judge child after
+    a kill (seconds of sympy imports on a loaded machine), so only infrastructure faults reach it."""
+
+    def __init__(self, config: VerifierConfig | dict[str, Any] | None = None):
+        super().__init__(config)
+        self.judge = Judge(self.config.compare_budget or self.timeout / 4)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        # Unpickled in a pool worker: ready the child now, under the worker's start-up limit, not on an item's clock.
+        self.judge.start(wait=True)
 
     @property
     def limits(self) -> Limits | None:
@@ -47,7 +66,12 @@ class MathVerifier(Verifier):
         if pred is None:
             return Verdict.incorrect("no final answer found (expected \\boxed{...} or an 'answer is ...' line)")
         gold_clean = extract_answer(f"\\boxed{{{gold}}}", False) or gold
-        return judge(gold_clean, pred, self.limits, self.config.min_sig_digits)
+        quick = screen(gold_clean, pred, self.limits)
+        if quick is not None:
+            return quick
+        if plain_numbers(gold_clean, pred):  # exact rationals: cheap and bounded here
+            return compare(gold_clean, pred, self.config.min_sig_digits)
+        return self.judge.compare(gold_clean, pred, self.config.min_sig_digits)
 
     @classmethod
     def examples(cls) -> list[tuple[dict[str, Any], str]]:
