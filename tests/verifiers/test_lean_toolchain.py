@@ -136,3 +136,20 @@ def test_the_verifier_pickles_without_its_processes():
     clone = pickle.loads(pickle.dumps(verifier))
     assert clone.config == verifier.config and clone._backend is None
     assert clone.timeout >= 2 * (clone.config.header_timeout + 5)
+
+
+def test_cli_without_lean_gives_guard_verdicts_errors_and_one_hint(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    lines = [{**ITEM, "completion": c} for c in (GOLD, CHEATS[0], CHEATS[1], GOLD)]
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    env = {**os.environ, "PATH": str(tmp_path / "empty-bin"), "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "verifiers", "verify", "lean", "-i", str(path), "--workers", "2"],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=Path(__file__).parents[2])
+    assert done.returncode == 0, done.stderr
+    statuses = [json.loads(line)["status"] for line in done.stdout.splitlines()]
+    assert statuses == ["error", "incorrect", "incorrect", "error"]
+    assert done.stderr.count("warning: lean verifier:") == 1 and "elan" in done.stderr

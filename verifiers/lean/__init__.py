@@ -68,6 +68,11 @@ class LeanVerifier(Verifier):
         super().__init__(config)
         self._backend: Any = None
         self._missing: str | None = None
+        if self.config.backend == "repl" and not _hint_shown and multiprocessing.parent_process() is None:
+            try:  # cheap PATH look-ups: tell the person at the terminal now, not once per worker later
+                find_toolchain(self.config)
+            except ToolchainMissing as exc:
+                _show_hint_once(str(exc))
 
     @property
     def timeout(self) -> float:
