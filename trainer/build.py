@@ -12,10 +12,40 @@ from tasks import TASKS
 from tasks.base import Task
 from trainer.config import ConfigError, RunConfig
 from trainer.rundir import RunDir
+from verifiers.registry import RegistryError
 
 
 def build_task(cfg: RunConfig) -> Task:
+    """The task, after :func:`check_rewards` (so a reward/task mismatch stops the run before the model loads)."""
+    check_rewards(cfg)
     return TASKS.get(cfg.task.name)(cfg.task)
+
+
+def reward_names(cfg: RunConfig) -> list[str]:
+    """The training reward and its shadows, each once."""
+    return list(dict.fromkeys([cfg.reward.name, *cfg.reward.shadow]))
+
+
+def check_rewards(cfg: RunConfig) -> None:
+    """Checks that need no model: each reward supports the task (``check_task``); a judge endpoint answers."""
+    for name in reward_names(cfg):
+        try:
+            check = getattr(REWARDS.get(name), "check_task", None)
+        except RegistryError as exc:
+            raise ConfigError(f"reward: {exc}") from None
+        if check is not None:
+            try:
+                check(cfg.task.name)
+            except ValueError as exc:
+                raise ConfigError(f"reward: {exc}") from None
+    if getattr(cfg.reward, "judge", None) == "endpoint":
+        from rewards.judges import EndpointError
+        from rewards.self_verify import endpoint_judge
+
+        try:
+            endpoint_judge(cfg.reward).probe()
+        except EndpointError as exc:
+            raise ConfigError(f"reward.endpoint.url: {exc}") from None
 
 
 def load_policy(cfg: RunConfig) -> tuple[Any, Any]:
@@ -89,14 +119,26 @@ class RewardSet:
 
 def build_rewards(cfg: RunConfig, task: Task) -> RewardSet:
     opts = {"pool": pool_options(cfg)}
-    train = REWARDS.get(cfg.reward.name)(cfg.reward, task, **opts)
+    train = _make_reward(cfg.reward.name, cfg.reward, task, opts)
     oracle = train if cfg.reward.name == "oracle" else REWARDS.get("oracle")({}, task, **opts)
     shadows = {}
     for name in cfg.reward.shadow:
         if name in (cfg.reward.name, "oracle"):
             continue
-        shadows[name] = REWARDS.get(name)({}, task, **opts)
+        shadows[name] = _make_reward(name, {}, task, opts)
     return RewardSet(train, oracle, shadows)
+
+
+def _make_reward(name: str, config: Any, task: Task, opts: dict[str, Any]) -> Reward:
+    """A reward; one that judges (self_verify) also gets the trainer-side judge for policy/frozen."""
+    cls = REWARDS.get(name)
+    if getattr(cls, "needs_judge", False):
+        from trainer.generation import JUDGES, judge_factory
+
+        config = cls.Config.model_validate({"name": name, **dict(config)}) if isinstance(config, dict) else config
+        if config.judge in JUDGES:
+            opts = {**opts, "judge_factory": judge_factory(config.judge, config.max_judge_tokens, config.judge_temperature)}
+    return cls(config, task, **opts)
 
 
 def build_grpo_config(cfg: RunConfig, run_dir: RunDir) -> Any:

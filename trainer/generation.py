@@ -1,15 +1,21 @@
-"""Text generation outside TRL's rollout loop: validation samples and self-verification judgements.
+"""Text generation outside TRL's rollout loop: validation samples and the self-verification judges.
 
 Uses vLLM when the trainer has it (colocated engine or ``trl vllm-serve`` client), else transformers ``generate``.
+The judges (:func:`policy_judge`, :func:`frozen_judge`) are handed to the ``self_verify`` reward through
+:func:`judge_factory`, so the reward never reaches into the trainer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import functools
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import torch
+
+from rewards.judges import CallableJudge, Judge
 
 
 def render_prompts(tokenizer: Any, prompts: Sequence[Any]) -> list[str]:
@@ -90,3 +96,53 @@ def _generate_vllm(trainer, texts: list[str], n: int, max_new_tokens: int, tempe
     ids = result["completion_ids"]
     decoded = trainer.processing_class.batch_decode(ids, skip_special_tokens=True)
     return [decoded[i * n : (i + 1) * n] for i in range(len(texts))]
+
+
+def policy_judge(trainer: Any, max_new_tokens: int, temperature: float) -> Judge:
+    """A judge that is the live policy: the trainer's current weights (through vLLM when the trainer uses it)."""
+    tokenizer = trainer.processing_class
+
+    def replies(prompts: list[Any]) -> list[str]:
+        model = trainer.accelerator.unwrap_model(trainer.model)
+        out = generate(model, tokenizer, prompts, n=1, max_new_tokens=max_new_tokens, temperature=temperature, trainer=trainer)
+        return [r[0] for r in out]
+
+    return CallableJudge(replies, chat=bool(getattr(tokenizer, "chat_template", None)))
+
+
+def frozen_judge(trainer: Any, max_new_tokens: int, temperature: float) -> Judge:
+    """A judge that is a frozen copy of the policy as it is now (at bind time: the initial model)."""
+    tokenizer = trainer.processing_class
+    model = frozen_copy(trainer.accelerator.unwrap_model(trainer.model))
+
+    def replies(prompts: list[Any]) -> list[str]:
+        out = generate(model, tokenizer, prompts, n=1, max_new_tokens=max_new_tokens, temperature=temperature)
+        return [r[0] for r in out]
+
+    return CallableJudge(replies, chat=bool(getattr(tokenizer, "chat_template", None)))
+
+
+JUDGES = {"policy": policy_judge, "frozen": frozen_judge}
+
+
+def judge_factory(kind: str, max_new_tokens: int, temperature: float) -> Callable[[Any], Judge]:
+    """``callable(trainer) -> Judge`` for ``reward.judge=policy|frozen`` (picklable: a partial of a module function)."""
+    if kind not in JUDGES:
+        raise ValueError(f"no trainer-side judge {kind!r}; valid choices: {', '.join(JUDGES)}")
+    return functools.partial(JUDGES[kind], max_new_tokens=max_new_tokens, temperature=temperature)
+
+
+def frozen_copy(model: Any) -> Any:
+    """A frozen judge model: the initial weights reloaded from their checkpoint, free of the trainer's hooks and state.
+
+    A deep copy of the live policy also copies what the trainer attached to it, and judged garbage during
+    training; reloading is clean. Models without a loadable checkpoint fall back to a deep copy.
+    """
+    path = getattr(model.config, "_name_or_path", "") or ""
+    try:
+        from transformers import AutoModelForCausalLM
+
+        judge = AutoModelForCausalLM.from_pretrained(path, dtype=model.dtype).to(model.device)
+    except (OSError, ValueError):
+        judge = copy.deepcopy(model)
+    return judge.eval().requires_grad_(False)
