@@ -1,0 +1,45 @@
+"""The SFT stage's batch order (length buckets) and thread budget; the training itself is covered by test_warmstart."""
+
+import random
+
+import torch
+
+from trainer.prior.sft import LengthBuckets, thread_budget
+
+
+def _batches(sampler, size):
+    order = list(sampler)
+    return [order[i : i + size] for i in range(0, len(order), size)]
+
+
+def test_length_buckets_cover_every_row_once_and_pad_less_than_random_batches():
+    rng = random.Random(0)
+    lengths = [rng.choice([rng.randint(40, 60), rng.randint(90, 110)]) for _ in range(1000)]
+    sampler = LengthBuckets(lengths, 64, seed=0, group=5)
+    batches = _batches(sampler, 64)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    assert all(len(b) == 64 for b in batches[:-1]) and len(batches[-1]) == 1000 % 64
+    padded = sum(max(lengths[i] for i in b) * len(b) for b in batches)
+    shuffled = list(range(1000))
+    rng.shuffle(shuffled)
+    random_padded = sum(max(lengths[i] for i in shuffled[k : k + 64]) * len(shuffled[k : k + 64]) for k in range(0, 1000, 64))
+    assert padded < 0.85 * random_padded
+
+
+def test_length_buckets_reshuffle_each_epoch_and_do_not_sweep_long_to_short():
+    lengths = list(range(3200))
+    sampler = LengthBuckets(lengths, 64, seed=1, group=50)
+    first = _batches(sampler, 64)
+    sampler.set_epoch(1)
+    second = _batches(sampler, 64)
+    assert first != second
+    assert list(sampler) == [i for b in second for i in b]  # the same epoch gives the same order
+    maxima = [max(b) for b in first]
+    assert maxima != sorted(maxima) and maxima != sorted(maxima, reverse=True)
+
+
+def test_thread_budget_fixes_then_restores_threads():
+    before = torch.get_num_threads()
+    with thread_budget(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
