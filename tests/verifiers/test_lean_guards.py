@@ -25,6 +25,7 @@ PASSING = {
     "string without braces": "def s : String := \"-- not a comment\"\ntheorem t (n : Nat) : n + 0 = n := by omega",
     "sorry split by a comment (Lean reads two words)": "theorem t (n : Nat) : n + 0 = n := by sor/- -/ry",
     "sorry inside a nested comment": "/- /- -/ sorry -/\ntheorem t (n : Nat) : n + 0 = n := by omega",
+    "Finset.card notation #s": "theorem t (n : Nat) : n + 0 = n := by\n  have : #s = #s := rfl\n  omega",
     "greek identifiers": "theorem t (n : Nat) : n + 0 = n := by\n  have hα : n = n := rfl\n  omega",
 }
 
@@ -77,6 +78,8 @@ CHEATS = {
     "#eval": ("#eval IO.println 1\n" + GOLD, "#command"),
     "#exit": (GOLD + "#exit", "#command"),
     "#print": (GOLD + "#print axioms t", "#command"),
+    "#check mid-line": (GOLD.rstrip() + " #check t", "#command"),
+    "include": ("variable (h : False)\ninclude h\n" + GOLD, "include"),
     "run_cmd": ("run_cmd pure ()\n" + GOLD, "run_cmd"),
     "reserved name": ("theorem urlvr_ref_0 : True := trivial\n" + GOLD, "reserved"),
     "too long": (GOLD + "-- " + "x" * guards.MAX_PROOF_CHARS, "limit"),

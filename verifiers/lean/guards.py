@@ -40,6 +40,7 @@ FORBIDDEN = {
     "ofReduceBool": "uses Lean.ofReduceBool (trusts compiled code)",
     "ofReduceNat": "uses Lean.ofReduceNat (trusts compiled code)",
     "trustCompiler": "uses Lean.trustCompiler",
+    "include": "uses include (adds hypotheses to every later theorem)",
     **{w: f"defines syntax or tactics ({w})" for w in (
         "macro", "macro_rules", "syntax", "notation", "infix", "infixl", "infixr", "prefix", "postfix",
         "elab", "elab_rules", "declare_syntax_cat", "tactic_extension", "simproc", "dsimproc",
@@ -352,7 +353,8 @@ def _word_verdict(word: str, allow_native: bool) -> str | None:
     return FORBIDDEN.get(word)
 
 
-_HASH_COMMAND = re.compile(r"(?<![\w'!?])#[A-Za-z_]")
+_HASH_COMMAND = re.compile(r"(?<![\w'!?])#[A-Za-z_][\w'!?]{2,}")
+"""``#eval``, ``#exit``, ``#print``...: every such command has a name of 3+ letters; ``#s`` (Finset.card) passes."""
 _ATTRIBUTES = re.compile(r"(?:@\[|attribute\s{0,20}\[)([^\]]{0,400})")  # bounded: an unclosed @[ cannot cost O(n) each
 _META_ATTRIBUTES = re.compile(r"(?<![\w.])(tactic|term_elab|command_elab|init|builtin_\w+|env_extension|implemented_by|extern)(?![\w.])")
 _SET_OPTION = re.compile(r"(?<![\w.])set_option\s+([^\s]+)")

@@ -9,6 +9,7 @@ finish). A crash is retried once on a fresh REPL: a second crash on the same pro
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -25,15 +26,20 @@ class _ToolchainFault(Exception):
 
 
 class ReplBackend:
-    """Checks proofs in a ReplPool; one call at a time (a verifier instance is used by one thread)."""
+    """Checks proofs in a ReplPool, one at a time (a lock serialises threads that share this verifier)."""
 
     def __init__(self, toolchain: Toolchain, config: LeanConfig):
         self.config = config
         self.pool = ReplPool(toolchain, header_timeout=config.header_timeout, max_uses=config.max_uses,
                              max_rss_mb=config.max_rss_mb, max_repls=config.max_repls)
         self.crash_retries = 0
+        self._lock = threading.Lock()
 
     def check(self, item: Prepared) -> Verdict:
+        with self._lock:
+            return self._check(item)
+
+    def _check(self, item: Prepared) -> Verdict:
         try:
             try:
                 return self._attempt(item)
@@ -107,7 +113,8 @@ class ReplBackend:
         return {**{f"repl_{k}": float(v) for k, v in self.pool.counts.items()}, "repl_crash_retries": float(self.crash_retries)}
 
     def close(self) -> None:
-        self.pool.close()
+        with self._lock:
+            self.pool.close()
 
 
 def _first_error(reply: dict[str, Any]) -> str | None:
