@@ -130,6 +130,8 @@ def test_parse_statement_strips_the_sorry_and_comments():
     s = parse_statement("/-- The docstring says theorem fake : False -/\ntheorem t (n : Nat) :\n  n + 0 = n := by\n  sorry")
     assert (s.keyword, s.name, s.shape) == ("theorem", "t", "theorem t (n : Nat) : n + 0 = n")
     assert guards.reference_axiom(s, "ab").startswith("axiom urlvr_ref_ab (n : Nat)")
+    spaced = parse_statement("theorem   t\n  (n : Nat) : n = n := by sorry")
+    assert guards.reference_axiom(spaced, "ab") == "axiom urlvr_ref_ab\n  (n : Nat) : n = n"
     with pytest.raises(ValueError):
         parse_statement("def t := 1")
 

@@ -295,7 +295,8 @@ def parse_statement(formal_statement: str) -> Statement:
 
 def reference_axiom(statement: Statement, nonce: str) -> str:
     """The task's statement as ``axiom urlvr_ref_<nonce> ...``: elaborated before the completion runs."""
-    return f"axiom {RESERVED}_ref_{nonce}" + statement.source[len(statement.keyword) + 1 + len(statement.name):]
+    head = re.match(r"(?:theorem|lemma)\s+" + re.escape(statement.name), statement.source)
+    return f"axiom {RESERVED}_ref_{nonce}" + statement.source[head.end() if head else 0:]
 
 
 # --------------------------------------------------------------------------- the guard
