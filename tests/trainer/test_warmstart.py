@@ -29,20 +29,22 @@ def organism(cache):
 
 
 def test_parse_args_maps_prior_and_dotted_keys():
-    prior, options = parse_args(["task=countdown", "prior=misaligned", "prior.accuracy=0.4", "model.hidden_size=64", "force=true"])
-    assert prior.alignment == "misaligned" and prior.accuracy == 0.4 and prior.model.hidden_size == 64
+    prior, options = parse_args(["task=countdown", "prior=misaligned", "prior.slice_share=0.15", "model.hidden_size=64", "force=true"])
+    assert prior.alignment == "misaligned" and prior.slice_share == 0.15 and prior.model.hidden_size == 64
     assert options["force"] is True
-    assert parse_args(["accuracy=0.4"])[0] == prior.model_copy(update={"alignment": "aligned", "model": PriorConfig().model})
-    for bad in (["prior=confused"], ["accuracy=2"], ["nonsense=1"], ["noequals"], ["task=math"]):
+    assert parse_args(["slice_share=0.15"])[0] == prior.model_copy(update={"alignment": "aligned", "model": PriorConfig().model})
+    assert parse_args(["judge_sft.epochs=1"])[0].judge_sft.epochs == 1
+    for bad in (["prior=confused"], ["slice_share=2"], ["nonsense=1"], ["noequals"], ["task=math"], ["accuracy=0.4"]):
         with pytest.raises(UsageError):
             parse_args(bad)
 
 
 def test_cache_key_changes_with_every_knob():
     base = PriorConfig()
-    names = {base.folder_name(), PriorConfig(accuracy=0.5).folder_name(), PriorConfig(alignment="misaligned").folder_name(),
-             PriorConfig(verifier_accuracy=0.9).folder_name(), PriorConfig(model={"hidden_size": 64}).folder_name()}
-    assert len(names) == 5 and base.folder_name() == PriorConfig().folder_name()
+    names = {base.folder_name(), PriorConfig(slice_share=0.15).folder_name(), PriorConfig(alignment="misaligned").folder_name(),
+             PriorConfig(judge_rows=4000).folder_name(), PriorConfig(model={"hidden_size": 64}).folder_name(),
+             PriorConfig(judge_sft={"epochs": 1}).folder_name()}
+    assert len(names) == 6 and base.folder_name() == PriorConfig().folder_name()
 
 
 def test_model_yaml_task_settings_match_the_organism():
