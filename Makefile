@@ -7,12 +7,13 @@ ARGS ?=
 
 .PHONY: install demo test bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch first and pinned: a looser request pulls a multi-GB CUDA build on CPU machines.
-	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e ".[test,docker]"
+	$(BIN)/python -m pip install -q -c constraints.txt torch==2.13.0
+	# constraints.txt: the versions make test last passed with (pip freeze); a fresh install gets exactly those.
+	$(BIN)/python -m pip install -q -c constraints.txt -e ".[test,docker]"
 	touch $(STAMP)
 
 install: $(STAMP)
