@@ -8,7 +8,8 @@ Markers in a command: STANDIN_HANG (never answers), STANDIN_CRASH (exits with co
 sorry entry), STANDIN_SORRY_WARNING (a "declaration uses 'sorry'" warning), STANDIN_AXIOM (the check below it
 reports sorryAx), STANDIN_BIG (a 20 MB answer), STANDIN_GARBAGE (an answer that is not JSON). A command with
 ``#print axioms NAME`` gets the info message Lean gives (``'NAME' depends on axioms: [propext]``).
-Options: --mode ok|crash_at_start|hang_header|header_error, --log FILE (one line per command), --alloc-mb N.
+Options: --mode ok|crash_at_start|hang_header|header_error, --log FILE (one line per command), --alloc-mb N,
+--child-pidfile FILE (start a sleeping child process, as ``lake env`` would, and write its pid there).
 """
 
 from __future__ import annotations
@@ -63,7 +64,14 @@ def main() -> None:
     parser.add_argument("--log")
     parser.add_argument("--state")
     parser.add_argument("--alloc-mb", type=int, default=0)
+    parser.add_argument("--child-pidfile")
     args = parser.parse_args()
+    if args.child_pidfile:
+        import subprocess
+
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        with open(args.child_pidfile, "w") as f:
+            f.write(str(child.pid))
     if args.mode == "crash_at_start":
         sys.exit(3)
     ballast = bytearray(args.alloc_mb * 2**20)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -103,6 +104,43 @@ def test_a_hung_repl_is_killed_at_the_deadline_and_replaced(tmp_path):
         assert verifier.stats()["repl_retired_timeout"] == 1
     finally:
         verifier.close()
+
+
+def dies(pid: int, within: float = 30.0) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if not alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_the_deadline_kill_reaches_the_repls_children(tmp_path):
+    pidfile = tmp_path / "child.pid"
+    verifier, _ = standin(tmp_path, "--child-pidfile", str(pidfile), proof_timeout=1.0)
+    try:
+        assert verifier.verify(ITEM, proof("STANDIN_HANG")).status == "incorrect"
+        assert dies(int(pidfile.read_text()))  # the process group went, not only the REPL itself
+    finally:
+        verifier.close()
+
+
+def test_a_repl_dies_with_the_worker_that_started_it(tmp_path):
+    log = tmp_path / "standin.log"
+    config = {"repl_command": [sys.executable, STANDIN, "--log", str(log)], "header_timeout": 30.0}
+    with make_pool("lean", config, backend="local", workers=1) as pool:
+        assert pool.verify_batch([ITEM], [proof()])[0].status == "correct"
+    assert dies(commands(log)[0]["pid"])
+
+
+def test_a_repl_dies_when_its_worker_is_killed(tmp_path):
+    # the pool's own per-item limit (2 s) fires before Lean's (60 s): the worker is SIGKILLed mid-proof
+    log = tmp_path / "standin.log"
+    config = {"repl_command": [sys.executable, STANDIN, "--log", str(log)], "header_timeout": 30.0, "proof_timeout": 60.0}
+    with make_pool("lean", config, backend="local", workers=1, timeout=2.0) as pool:
+        verdict = pool.verify_batch([ITEM], [proof("STANDIN_HANG")])[0]
+        assert verdict.status == "timeout", verdict
+        assert dies(commands(log)[0]["pid"])  # PR_SET_PDEATHSIG: no orphan REPL left hanging
 
 
 def test_a_header_that_hangs_is_a_timeout(tmp_path):
