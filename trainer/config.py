@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
 
 from rewards import REWARDS
 from tasks import TASKS, TaskConfig
@@ -106,8 +106,8 @@ class RunConfig(Strict):
 
     seed: int = Field(default=0, description="Seed of the trainer, the data order and sampling.")
     run_dir: str = Field(description="The run directory (config.yaml sets it from task, reward and time).")
-    task: TaskConfig = Field(description="The task node, validated by the chosen task's Config.")
-    reward: BaseModel = Field(description="The reward node, validated by the chosen reward's Config.")
+    task: SerializeAsAny[TaskConfig] = Field(description="The task node, validated by the chosen task's Config.")
+    reward: SerializeAsAny[BaseModel] = Field(description="The reward node, validated by the chosen reward's Config.")
     model: ModelOptions = Field(default_factory=ModelOptions, description="The policy to train.")
     trainer: TrainerOptions = Field(default_factory=TrainerOptions, description="GRPO and run control.")
     verifiers: VerifierOptions = Field(default_factory=VerifierOptions, description="How verifier calls are served.")

@@ -23,9 +23,8 @@ def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
     from trainer.callbacks import MetricsCallback, ValidationCallback
     from trainer.collapse import CollapseConfig
     from trainer.grpo import UrlvrGRPOTrainer
-    from trainer.rundir import RunDir
 
-    run_dir = RunDir(cfg.run_dir)
+    run_dir = _open_run_dir(cfg.run_dir)
     grpo_args = _grpo_args(cfg, run_dir)  # TRL's own checks, before anything is loaded or truncated
     checkpoint = _prepare_run_dir(run_dir, cfg.trainer.resume)
     run_dir.write_config(resolved_yaml or cfg.model_dump_json(indent=2))
@@ -68,17 +67,28 @@ def _grpo_args(cfg: RunConfig, run_dir) -> Any:
         raise ConfigError(f"trainer: TRL's GRPOConfig refused these options: {' '.join(str(exc).split())}") from None
 
 
+def _open_run_dir(path: str):
+    from trainer.rundir import RunDir, RunDirError
+
+    try:
+        return RunDir(path)
+    except RunDirError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def _prepare_run_dir(run_dir, resume: bool):
     """The checkpoint to resume from (metrics cut back to it), or None for a fresh run."""
     if not resume:
-        if run_dir.read_metrics():
+        if run_dir.has_metrics():
             raise ConfigError(f"{run_dir.path} already holds a run; pass trainer.resume=true to continue it, or a new run_dir=")
         return None
     checkpoint = run_dir.latest_checkpoint()
+    for skipped in run_dir.skipped_checkpoints:
+        print(f"urlvr: warning: {skipped}; not resumed from", file=sys.stderr, flush=True)
     step = int(checkpoint.name.split("-")[1]) if checkpoint else 0
     dropped = run_dir.truncate_metrics(step if checkpoint else -1)
     print(f"urlvr: resuming {run_dir.path} from {checkpoint or 'scratch'}; dropped {dropped} metrics line(s) "
-          f"after step {step}", flush=True)
+          f"after step {step} or unreadable", flush=True)
     return checkpoint
 
 

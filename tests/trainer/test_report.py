@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from trainer.collapse import collapse_from_metrics
-from trainer.report import NoRunsError, build_report, write_report
+from trainer.report import NoRunsError, OutDirError, build_report, write_report
 from trainer.report import plots
 from trainer.report.load import find_run_dirs, load_run, load_runs
 from trainer.report.summary import summarize
@@ -262,3 +262,18 @@ def test_unknown_methods_get_distinct_non_black_colours():
     assert palette.methods == ["oracle", "self_verify", "alpha", "zeta"]
     colours = [palette[m].colour for m in palette.methods]
     assert len(set(colours)) == 4 and colours[0] == "#000000" and "#000000" not in colours[1:]
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_out_that_is_a_file_is_one_line_and_the_file_is_untouched(sweep, tmp_path, below):
+    f = tmp_path / "afile"
+    f.write_text("keep me")
+    out = f / below if below else f
+    with pytest.raises(OutDirError, match="is a file|is below"):
+        build_report([sweep], out)
+    proc = run_cli(str(sweep), "--out", str(out))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [proc.stderr.strip()]  # one line
+    assert proc.stderr.startswith("urlvr report: --out ")
+    assert f.read_text() == "keep me"
+

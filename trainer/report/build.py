@@ -22,6 +22,26 @@ class NoRunsError(ValueError):
     """No run directory was found under any of the given paths (a usage error)."""
 
 
+class OutDirError(ValueError):
+    """``--out`` cannot be a folder: it is a file, lies below one, or cannot be created (a usage error)."""
+
+
+def prepare_out_dir(out_dir: str | Path) -> Path:
+    """Create ``out_dir`` (or accept an existing folder); raises :class:`OutDirError` in one line otherwise."""
+    out = Path(out_dir)
+    for p in (out, *out.parents):
+        if p.exists() and not p.is_dir():
+            where = "is a file" if p == out else f"is below {p}, which is a file"
+            raise OutDirError(f"--out {str(out)!r} {where}; give a folder for report.html, report.md and the PNGs")
+        if p.is_dir():
+            break
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutDirError(f"--out {str(out)!r}: cannot create the folder ({exc.strerror or exc})") from None
+    return out
+
+
 @dataclass
 class Report:
     """What :func:`build_report` wrote, and what it found."""
@@ -39,6 +59,7 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path, smooth: int =
 
     Bad or unfinished runs become warnings in the report. Raises :class:`NoRunsError` when nothing was found.
     """
+    out = prepare_out_dir(out_dir)
     runs, warnings = load_runs(paths)
     if not runs:
         raise NoRunsError("no run directories (a folder with metrics.jsonl or config.yaml) under: "
@@ -49,8 +70,6 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path, smooth: int =
             run.warnings.append(f"{run.path}: no 'oracle_accuracy' (oracle score of the training rollouts); "
                                 "it is missing from the reward-vs-oracle plot")
     warnings = list(dict.fromkeys([*warnings, *(w for s in summaries for w in s.run.warnings), *cross]))
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     palette = plots.Palette([r.method for r in runs])
     sections = [_section(task, [s for s in summaries if s.run.task == task], palette, smooth)
                 for task in sorted({r.task for r in runs})]
@@ -118,9 +137,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         parser.error("--smooth must be >= 1")
     try:
         report = build_report(args.paths, args.out, args.smooth)
-    except NoRunsError as exc:
+    except (NoRunsError, OutDirError) as exc:
         print(f"urlvr report: {exc}", file=sys.stderr)
         sys.exit(2)
+    except OSError as exc:  # disk full, permissions: what was written stays, nothing is half-claimed
+        print(f"urlvr report: could not write the report into {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        sys.exit(1)
     for w in report.warnings:
         print(f"warning: {w}", file=sys.stderr)
     for task, table in report.tables_md.items():
