@@ -1,4 +1,5 @@
-"""Math verifier vs. plain Math-Verify on the gold table: agreement with the expected label and per-item latency.
+"""Math verifier vs. plain Math-Verify on the gold table: agreement with the expected label and per-item latency;
+then answer extraction on 1 MB pathological completions beside a linear scan of the same text.
 
 Run: ``python bench/bench_math_verifier.py``. Both are measured side by side in this one run, in this process
 (plain Math-Verify uses its default signal-based timeouts, so it runs on the main thread here).
@@ -16,6 +17,7 @@ from math_verify import parse, verify
 
 from verifiers.base import safe_verify
 from verifiers.math import MathVerifier
+from verifiers.math.extract import extract_answer
 
 logging.getLogger("math_verify").setLevel(logging.CRITICAL)
 GOLD_FILE = Path(__file__).resolve().parents[1] / "tests" / "verifiers" / "math_gold.py"
@@ -65,5 +67,32 @@ def main(repeats: int = 1) -> None:
           f"Math-Verify {statistics.quantiles(mv_lat, n=10)[-1] * 1e3:.2f} ms")
 
 
+EXTRACTION_SHAPES = {
+    "answer is + \\( x 16,000 (the issue's case)": "The answer is " + "\\(" * 16_000,
+    "answer is + \\( run, 1 MB": "The answer is " + "\\(" * (1 << 19),
+    "unclosed \\boxed{ run, 1 MB": "\\boxed{" * (1 << 17),
+    "$ run, 1 MB": "The answer is " + "$" * (1 << 20),
+    "answer is lines, 1 MB": "The answer is\n" * (1 << 16),
+    "digit run, 1 MB": "The answer is " + "7" * (1 << 20),
+}
+
+
+def best_of(fn, arg, repeats: int = 3) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(arg)
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def extraction() -> None:
+    """Trainer-side extraction time beside ``str.count`` over the same text (a linear scan): the ratio stays flat."""
+    for name, text in EXTRACTION_SHAPES.items():
+        ours, scan = best_of(extract_answer, text), best_of(lambda t: t.count("\\"), text)
+        print(f"extract_answer, {name}: {ours * 1e3:.2f} ms; str.count {scan * 1e3:.3f} ms (ratio {ours / scan:.0f})")
+
+
 if __name__ == "__main__":
     main()
+    extraction()

@@ -5,10 +5,11 @@ Use from a test module (tests are imported with ``--import-mode=importlib``, so 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests/ folder
     from linear_time import assert_linear
 
-``assert_linear(fn, make)`` times ``fn(make(n))`` at two sizes sixteen times apart and fails when the time grew
-more than ``bound`` times: linear code grows about 16x (up to ~2.5x more once the input leaves the CPU caches:
-a plain ``re.sub`` over 1 MB does), quadratic code 256x. Sizes are measured in alternating rounds and each takes
-its best time, so load on the machine slows both alike instead of skewing the ratio.
+``assert_linear(fn, make)`` times ``fn(make(n))`` at two sizes 32 times apart and fails when the time grew more
+than ``bound`` times: quadratic code grows 1024x, linear code 32x, and up to ~4x more when the large input leaves
+the CPU caches and each copy of it is a fresh mmap (measured here: ``str.strip`` of 1 MB vs 32 KB grows ~50-60x
+per 16x). Sizes are measured in alternating rounds and each takes its best time, so load on the machine slows
+both alike instead of skewing the ratio.
 """
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ def growth(fn: Callable[[Any], Any], make: Callable[[int], Any], small: int, lar
     return t_large / max(t_small, 1e-9)
 
 
-def assert_linear(fn: Callable[[Any], Any], make: Callable[[int], Any], large: int = MB, bound: float = 64.0) -> None:
-    """Fail unless ``fn`` grows at most ``bound`` times from ``large / 16`` to ``large`` input size.
+def assert_linear(fn: Callable[[Any], Any], make: Callable[[int], Any], large: int = MB, bound: float = 256.0) -> None:
+    """Fail unless ``fn`` grows at most ``bound`` times from ``large / 32`` to ``large`` input size.
 
-    A probe at 1 KB -> 16 KB runs first, so super-linear code fails in seconds instead of running for hours."""
-    for lo, hi in ((KB, 16 * KB), (large // 16, large)):
+    A probe at 1 KB -> 32 KB runs first, so super-linear code fails in seconds instead of running for hours."""
+    for lo, hi in ((KB, 32 * KB), (large // 32, large)):
         ratio = growth(fn, make, lo, hi)
         assert ratio <= bound, f"{getattr(fn, '__name__', fn)}: {hi / lo:g}x the input took {ratio:.1f}x the time (bound {bound:g})"

@@ -8,6 +8,7 @@ process boundary around them. Each function meets ~1 MB of each pathological sha
 from __future__ import annotations
 
 import random
+import re
 import sys
 from pathlib import Path
 
@@ -80,3 +81,14 @@ def test_the_pathological_shapes_still_extract_what_they_say():
     assert extract.extract_answer("The answer is \\(" * 3 + "\\(5\\)") is not None
     assert extract.split_percent("  50 " + " " * 1000 + "\\%") == ("  50", True)
     assert extract.string_key("a" * 1000 + "1") == "a" * 1000 + "1"  # not a word: keeps its case
+
+
+def test_inline_math_scan_matches_the_regex_it_replaces():
+    # The old regex is the specification (and fine on short lines); the scan must pick the same last group.
+    regex = re.compile(r"\$([^$]+)\$|\\\((.+?)\\\)")
+    rng = random.Random(13)
+    pieces = ["$", "$$", "a", "\\(", "\\)", "\\", " ", "x", "5"]
+    for _ in range(5000):
+        line = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
+        found = regex.findall(line)
+        assert extract.last_inline_math(line) == ("".join(found[-1]) if found else None), line

@@ -31,6 +31,7 @@ from verifiers.base import Verdict
 START_TIMEOUT = 120.0
 """Seconds to wait for a child to import sympy; a slower start is an infrastructure fault (``error``)."""
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_VERDICTS = {"correct": Verdict.correct, "incorrect": Verdict.incorrect, "error": Verdict.error}
 
 
 class Judge:
@@ -87,7 +88,7 @@ class Judge:
         if line == "":
             return "died", self._died(proc)
         status, reason = json.loads(line)
-        return "ok", Verdict._make(status, 1.0 if status == "correct" else (0.0 if status == "incorrect" else None), reason)
+        return "ok", _VERDICTS.get(status, Verdict.error)(reason)
 
     def _ensure_started(self) -> subprocess.Popen:
         if self._proc is None or self._proc.poll() is not None:

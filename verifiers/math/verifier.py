@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from typing import Any, ClassVar
 
 from pydantic import Field
@@ -48,8 +49,10 @@ class MathVerifier(Verifier):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        # Unpickled in a pool worker: ready the child now, under the worker's start-up limit, not on an item's clock.
-        self.judge.start(wait=True)
+        # Unpickled in a pool's worker process: ready the child now, under the worker's start-up limit rather than
+        # on the first item's clock. Elsewhere (a Ray actor that only hands the verifier on) it starts on demand.
+        if multiprocessing.parent_process() is not None:
+            self.judge.start(wait=True)
 
     @property
     def limits(self) -> Limits | None:
