@@ -79,6 +79,7 @@ class UrlvrGRPOTrainer(GRPOTrainer):
         batch = _gather_rollouts(local, self.accelerator.num_processes)
         group_size = len(group_indices(prompts)[0]) if prompts else self.num_generations
         metrics = self._metrics[mode]
+        metrics["rollouts"].append(float(len(batch["train"])))  # prompts x generations x processes
         if batch["oracle"] is not None:
             diag = group_diagnostics(batch["train"], batch["oracle"], group_size, answers=batch["keys"], equal=_eq,
                                      completions=batch["texts"], lengths=batch["lengths"], binary=self.urlvr_reward.binary or None)
