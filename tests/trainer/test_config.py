@@ -35,7 +35,7 @@ def test_defaults_validate():
         ({"verifiers": {"transport": "pigeon"}}, r"verifiers.transport: .*'socket' or 'ray'"),
         ({"task": {"name": "chess"}}, r"task: unknown task 'chess'; valid choices: .*countdown"),
         ({"reward": {"name": "vibes"}}, r"reward: unknown reward 'vibes'; valid choices: .*self_verify"),
-        ({"reward": {"name": "self_verify", "judge": "oracle"}}, r"reward.judge: Input should be 'policy' or 'frozen'"),
+        ({"reward": {"name": "self_verify", "judge": "oracle"}}, r"reward.judge: Input should be 'policy', 'frozen' or 'endpoint'"),
         ({"task": {"name": "countdown", "max_numbr": 3}}, r"task.max_numbr: unknown key; valid keys: .*max_number"),
         ({"extra_top": 1}, r"extra_top: unknown key"),
     ],
