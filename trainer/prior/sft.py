@@ -64,22 +64,40 @@ def threads_help(threads: int, reps: int = 3) -> bool:
 
 
 class ThreadGovernor(TrainerCallback):
-    """Every ``every`` steps, uses ``threads`` torch threads if they beat one on this machine right now, else one."""
+    """Uses ``threads`` torch threads while they beat one on this machine, else one.
 
-    def __init__(self, threads: int, every: int = 40) -> None:
-        self.threads, self.every, self.choices = threads, every, []
+    Checks at the start, every ``every`` steps, and after a step on several threads that took over ``slow`` times
+    the recent median (another job has taken a core: each such step can cost several times a one-thread step).
+    """
+
+    def __init__(self, threads: int, every: int = 40, slow: float = 3.0) -> None:
+        self.threads, self.every, self.slow = threads, every, slow
+        self.choices: list[int] = []
+        self._recent: list[float] = []
+        self._recheck = False
+        self._start = 0.0
 
     def _choose(self) -> None:
         n = self.threads if threads_help(self.threads) else 1
         self.choices.append(n)
+        self._recent.clear()
         torch.set_num_threads(n)
 
     def on_train_begin(self, args, state, control, **kwargs):
         self._choose()
 
     def on_step_begin(self, args, state, control, **kwargs):
-        if state.global_step and state.global_step % self.every == 0:
+        if self._recheck or (state.global_step and state.global_step % self.every == 0):
+            self._recheck = False
             self._choose()
+        self._start = time.perf_counter()
+
+    def on_step_end(self, args, state, control, **kwargs):
+        seconds = time.perf_counter() - self._start
+        recent = self._recent[-10:]
+        if torch.get_num_threads() > 1 and len(recent) >= 5 and seconds > self.slow * statistics.median(recent):
+            self._recheck = True
+        self._recent.append(seconds)
 
 
 class LengthBuckets(torch.utils.data.Sampler):

@@ -43,3 +43,28 @@ def test_thread_budget_fixes_then_restores_threads():
     with thread_budget(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_thread_governor_follows_the_probe_and_rechecks_after_a_slow_step(monkeypatch):
+    from types import SimpleNamespace
+
+    import trainer.prior.sft as sft
+
+    verdicts = iter([True, False, True])
+    monkeypatch.setattr(sft, "threads_help", lambda n: next(verdicts))
+    clock = iter([0.0, 1.0] * 6 + [20.0, 30.0] + [40.0, 41.0])  # six 1 s steps, one 10 s step, then a normal one
+    monkeypatch.setattr(sft.time, "perf_counter", lambda: next(clock))
+    before = torch.get_num_threads()
+    gov = sft.ThreadGovernor(2, every=1000)
+    try:
+        gov.on_train_begin(None, None, None)
+        assert gov.choices == [2] and torch.get_num_threads() == 2
+        for step in range(7):
+            gov.on_step_begin(None, SimpleNamespace(global_step=step), None)
+            gov.on_step_end(None, None, None)
+        assert gov.choices == [2]  # no periodic check yet; the slow step asks for one at the next step
+        gov.on_step_begin(None, SimpleNamespace(global_step=7), None)
+        assert gov.choices == [2, 1] and torch.get_num_threads() == 1
+        gov.on_step_end(None, None, None)
+    finally:
+        torch.set_num_threads(before)
