@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -13,6 +14,8 @@ from trainer.preflight import CONF_DIR, default_choices, preflight
 
 DEFAULT_CHOICES = default_choices()
 """The group choices of conf/config.yaml's defaults list, read from it."""
+USER_TENSORBOARD_DIR = os.environ.get("TENSORBOARD_LOGGING_DIR")
+"""A tensorboard folder the user chose before starting; otherwise each run logs into its own directory."""
 
 
 def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
@@ -61,6 +64,8 @@ def _grpo_args(cfg: RunConfig, run_dir) -> Any:
     """TRL's GRPOConfig for this run; its refusals become one-line config errors."""
     from trainer.build import build_grpo_config
 
+    if USER_TENSORBOARD_DIR is None:  # each job of an in-process sweep logs into its own run directory
+        os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir.tensorboard)
     try:
         return build_grpo_config(cfg, run_dir)
     except (TypeError, ValueError) as exc:

@@ -178,3 +178,19 @@ def test_cli_run_dir_that_is_a_file_is_one_line(tmp_path, below):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("urlvr: run_dir: ")
     assert f.read_text() == "x"
+
+
+def test_each_job_of_a_sweep_logs_tensorboard_into_its_own_run_dir(tmp_path, monkeypatch):
+    """Hydra's basic launcher runs sweep jobs in one process: the second job must not inherit the first's folder."""
+    import os
+
+    import trainer.run as run_module
+    from trainer.config import validate_config
+
+    monkeypatch.setattr(run_module, "USER_TENSORBOARD_DIR", None)
+    monkeypatch.delenv("TENSORBOARD_LOGGING_DIR", raising=False)
+    cfg = validate_config({"run_dir": str(tmp_path), "task": {"name": "countdown"}, "reward": {"name": "oracle"}})
+    for name in ("oracle-seed0", "self_verify-seed0"):
+        run = RunDir(tmp_path / name)
+        run_module._grpo_args(cfg, run)
+        assert os.environ["TENSORBOARD_LOGGING_DIR"] == str(run.tensorboard)
