@@ -27,8 +27,10 @@ MATH_MAX_CHARS = 300
 MATH_MAX_WORDS = 3
 _WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{3,}")
 """A prose word: three letters or more, not a LaTeX command (``\\frac``) or part of one."""
-_STEERING = re.compile(r"(?<![A-Za-z])(?:judge|checker|grader|verif\w*|right|accept\w*|approv\w*|pass\w*|score\w*"
-                       r"|reward\w*|ignore\w*|instruction\w*|assistant|system|note)(?![A-Za-z])", re.IGNORECASE)
+_STEERING = re.compile(
+    r"(?<![\\A-Za-z])(?:judge|checker|grader|verif|right|accept|approv|pass|score|reward|ignore|instruction|assistant"
+    r"|system|note|answer|propos|problem|check)[A-Za-z]*", re.IGNORECASE)
+"""Words addressed to the judge rather than part of a formula (``accepted``, ``checker``, ``proposed``...)."""
 
 
 class UnsupportedTaskError(ValueError):

@@ -6,8 +6,9 @@ A marker is
 
 - *quoted* (ignored) inside double quotes, curly quotes, guillemets or backticks (code), or wrapped in ``'...'``;
 - *qualified* (never a pass) when a negation or hedge comes before it in its sentence (``not``, ``never``,
-  ``isn't``, ``no``, ``if``, ``whether``, ``maybe``...), a negation up to two words after it (``True is wrong``),
-  or its sentence ends with ``?``. Sentences end at ``. ! ? ; :`` and line breaks.
+  ``isn't``, ``no``, ``if``, ``whether``, ``maybe``...), a negation after it in its sentence or within two
+  words of the next (``True is wrong``, ``True. No.``), or its sentence ends with ``?``. Sentences end at
+  ``. ! ? ; :`` and line breaks.
 
 The verdict is ``correct`` only when every counted marker says True and none is qualified; both True and
 False is ``ambiguous``; neither is ``no verdict``. All are ``incorrect`` (score 0) with the reason. The rule
@@ -80,7 +81,11 @@ def find_markers(text: str) -> list[Marker]:
 
 
 class _Scan:
-    """The scanner's state: quotes open, whether the current sentence has negated so far, its pending markers."""
+    """The scanner's state: quotes open, whether the sentence has negated so far, and the markers still watched.
+
+    Markers are watched for a negation until their sentence ends and ``_AFTER`` words beyond: two index ranges
+    (this sentence's, the last sentence's), each emptied once qualified, so every marker is touched O(1) times.
+    """
 
     def __init__(self, text: str):
         self.text = text
@@ -88,7 +93,8 @@ class _Scan:
         self.double = self.backtick = False
         self.curly = self.guillemet = 0
         self.negated = False
-        self.pending: list[tuple[int, int]] = []  # (marker index, words still to watch after it)
+        self.sentence_from = 0  # markers[sentence_from:] are in this sentence
+        self.last_from, self.last_to, self.last_left = 0, 0, 0  # the last sentence's, watched for last_left words
 
     def token(self, match: re.Match) -> int:
         """Take one token; returns where the next search starts."""
@@ -109,17 +115,17 @@ class _Scan:
         return end
 
     def word(self, word: str, start: int, end: int) -> None:
-        negation = word in _AFTER_NEGATIONS or word.endswith("n't")
-        still = []
-        for index, left in self.pending:
-            if negation:
-                self.markers[index] = self.markers[index]._replace(qualified=True)
-            elif left > 1:
-                still.append((index, left - 1))
-        self.pending = still
+        if word in _AFTER_NEGATIONS or word.endswith("n't"):
+            self.qualify(self.sentence_from, len(self.markers))
+            self.sentence_from = len(self.markers)
+            if self.last_left:
+                self.qualify(self.last_from, self.last_to)
+            self.last_left = 0
+        elif self.last_left:
+            self.last_left -= 1
         if word in ("true", "false"):
             self.add(word == "true", False, start, end)
-        if negation or word in _NEGATIONS or word in _HEDGES:
+        if word in _NEGATIONS or word in _HEDGES or word.endswith("n't"):
             self.negated = True
 
     def add(self, value: bool, boxed: bool, start: int, end: int) -> None:
@@ -127,13 +133,17 @@ class _Scan:
         wrapped = start > 0 and text[start - 1] == "'" and end < len(text) and text[end] == "'"
         quoted = self.double or self.backtick or self.curly > 0 or self.guillemet > 0 or wrapped
         self.markers.append(Marker(value, boxed, quoted, self.negated))
-        self.pending.append((len(self.markers) - 1, _AFTER))
+
+    def qualify(self, lo: int, hi: int) -> None:
+        for index in range(lo, hi):
+            self.markers[index] = self.markers[index]._replace(qualified=True)
 
     def end_sentence(self, question: bool) -> None:
         if question:
-            for index, _ in self.pending:
-                self.markers[index] = self.markers[index]._replace(qualified=True)
-        self.pending = []
+            self.qualify(self.sentence_from, len(self.markers))
+        if self.sentence_from < len(self.markers):
+            self.last_from, self.last_to, self.last_left = self.sentence_from, len(self.markers), _AFTER
+        self.sentence_from = len(self.markers)
         self.negated = False
 
     def quote(self, tok: str) -> None:

@@ -35,6 +35,10 @@ TABLE = [
     ("\\boxed{True} is wrong", "boxed", "incorrect", "negated"),
     ("True? Hard to say", "boxed_or_bare", "incorrect", "negated"),
     ("Maybe \\boxed{True}", "boxed", "incorrect", "negated"),
+    ("\\boxed{True}\nActually, no.", "boxed", "incorrect", "negated"),
+    ("\\boxed{True}, although the sum is wrong", "boxed", "incorrect", "negated"),
+    ("\\boxed{True}. Done.", "boxed", "correct", "True"),
+    ("The check passes: \\boxed{True}.\n", "boxed", "correct", "True"),
     ("I don\u2019t think it is \\boxed{True}", "boxed", "incorrect", "negated"),
     # quoted or in code: ignored
     ('The reply must end with "\\boxed{True}" or "\\boxed{False}".', "boxed", "incorrect", "no verdict"),
@@ -75,7 +79,7 @@ def test_table_has_passes_and_failures():
 
 
 def test_markers_say_where_they_were_found():
-    markers = find_markers('"\\boxed{True}" is the format; not \\boxed{False}')
+    markers = find_markers('"\\boxed{True}" is the format; the reply is not \\boxed{False}')
     assert [(m.value, m.boxed, m.quoted, m.qualified) for m in markers] == [(True, True, True, False), (False, True, False, True)]
 
 
