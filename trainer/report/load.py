@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from trainer.collapse import collapse_from_metrics
+from trainer.rundir import scan_metrics
 
 SKIP_DIRS = {"checkpoints", "tensorboard", ".hydra", "__pycache__"}
 """Folders inside a run that never hold another run; not searched."""
@@ -109,40 +110,23 @@ def load_run(path: str | Path) -> Run:
 
 
 def read_metrics(path: Path, warnings: list[str]) -> list[dict[str, Any]]:
-    """metrics.jsonl records sorted by step. A torn last line (a run still writing) is skipped silently;
-    a corrupt line elsewhere, or a record without an integer ``step``, is skipped with a warning."""
-    if not path.is_file():
-        return []
+    """metrics.jsonl records sorted by step, read as the trainer reads them (:func:`trainer.rundir.scan_metrics`).
+
+    A torn last line (a run still writing) is skipped silently; any other bad line is skipped with a warning.
+    """
     try:
-        data = path.read_bytes().decode("utf-8", errors="replace")
+        scan = scan_metrics(path)
     except OSError as exc:
         warnings.append(f"{path}: unreadable ({exc})")
         return []
-    lines = data.split("\n")
-    torn_tail = not data.endswith("\n")
+    for problem in scan.problems:
+        if not problem.endswith("(the run was killed while writing it)"):
+            warnings.append(f"{path}: {problem}; skipped")
     by_step: dict[int, dict[str, Any]] = {}
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        record = _parse_line(line)
-        if record is None:
-            if not (torn_tail and n == len(lines)):
-                warnings.append(f"{path}: line {n} is not a JSON object; skipped")
-            continue
-        step = record.get("step")
-        if isinstance(step, bool) or not isinstance(step, int):
-            warnings.append(f"{path}: line {n} has no integer 'step'; skipped")
-            continue
+    for record in scan.records:
+        step = record["step"]
         by_step[step] = {**by_step.get(step, {}), **record}  # a resumed run may repeat a step: latest wins
     return [by_step[s] for s in sorted(by_step)]
-
-
-def _parse_line(line: str) -> dict[str, Any] | None:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def _read_config(path: Path, warnings: list[str]) -> dict[str, Any]:
