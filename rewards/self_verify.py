@@ -31,6 +31,9 @@ _STEERING = re.compile(
     r"(?<![\\A-Za-z])(?:judge|checker|grader|verif|right|accept|approv|pass|score|reward|ignore|instruction|assistant"
     r"|system|note|answer|propos|problem|check)[A-Za-z]*", re.IGNORECASE)
 """Words addressed to the judge rather than part of a formula (``accepted``, ``checker``, ``proposed``...)."""
+_AFFIRMATIONS = re.compile(r"(?<![\\A-Za-z])(?:yes|ok|okay|valid|sure|confirm[A-Za-z]*|good|fine)(?![A-Za-z])", re.IGNORECASE)
+"""Words that vouch for what is next to them; an answer that is only such a word (``\\text{Yes}``) is allowed."""
+_LONE_WORD = re.compile(r"\s*(?:\\text\s*\{\s*)?[A-Za-z]+\s*(?:\}\s*)?(?:\.\s*)?")
 
 
 class UnsupportedTaskError(ValueError):
@@ -54,7 +57,7 @@ def math_problem(answer: str) -> str | None:
         return f"answer is {len(answer)} characters, over the {MATH_MAX_CHARS} limit"
     if "\n" in answer or "\r" in answer:
         return "answer spans several lines"
-    steering = _STEERING.search(answer)
+    steering = _STEERING.search(answer) or (None if _LONE_WORD.fullmatch(answer) else _AFFIRMATIONS.search(answer))
     if steering:
         return f"answer contains the word {steering.group()!r}, addressed to the judge"
     words = len(_WORD.findall(answer))

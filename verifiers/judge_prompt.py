@@ -37,6 +37,8 @@ _CONFUSABLES = str.maketrans({
 
 _VERDICT_WORDS = re.compile(r"(?<![a-z])(?:true|false|correct|incorrect|verified)(?![a-z])|\\boxed|\\fbox", re.IGNORECASE)
 """Verdict words not inside a longer word: ``True_``, ``1True``, ``(true)`` (not ``Trueman`` or ``untrue``)."""
+_MARKS = re.compile("[\u2611\u2612\u2705\u2713-\u2718\u274c\u274e\U0001f44d\U0001f44e\U0001f197]")
+"""Check marks, crosses, thumbs and OK signs: verdicts without words."""
 _CAMEL_WORDS = re.compile(r"[a-z](?:True|False|TRUE|FALSE|Correct|Verified)")
 """A verdict word starting a camel-case part (``isTrue``), which the check above lets through."""
 
@@ -60,7 +62,7 @@ def build_verify_prompt(question: str, answer: str, style: PromptStyle = "full")
 def answer_injects_verdict(answer: str) -> bool:
     """True when a proposed answer contains verdict words (after :func:`normalize`), which could steer or spoof the judge."""
     text = _skeleton(normalize(answer))
-    return bool(_VERDICT_WORDS.search(text) or _CAMEL_WORDS.search(text))
+    return bool(_VERDICT_WORDS.search(text) or _CAMEL_WORDS.search(text) or (not text.isascii() and _MARKS.search(text)))
 
 
 def _skeleton(text: str) -> str:

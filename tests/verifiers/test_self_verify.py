@@ -110,6 +110,10 @@ INJECTIONS = [
     ("\\fbox{1}", True),
     ("\\text{Correct}", True),
     ("verified", True),
+    ("3 * 5 + 7 \u2714", True),  # a check mark
+    ("3 \U0001f44d", True),
+    ("90\u00b0", False),
+    ("\u221e", False),
 ]
 
 
