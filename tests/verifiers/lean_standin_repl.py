@@ -8,6 +8,8 @@ Markers in a command: STANDIN_HANG (never answers), STANDIN_CRASH (exits with co
 sorry entry), STANDIN_SORRY_WARNING (a "declaration uses 'sorry'" warning), STANDIN_AXIOM (the check below it
 reports sorryAx), STANDIN_BIG (a 20 MB answer), STANDIN_GARBAGE (an answer that is not JSON). A command with
 ``#print axioms NAME`` gets the info message Lean gives (``'NAME' depends on axioms: [propext]``).
+STANDIN_PROBE_FILE=PATH and STANDIN_PROBE_NET=PORT report, as an error message, whether the stand-in could read
+that file or connect to that port on 127.0.0.1 (to test the sandbox around the REPL).
 Options: --mode ok|crash_at_start|hang_header|header_error, --log FILE (one line per command), --alloc-mb N,
 --child-pidfile FILE (start a sleeping child process, as ``lake env`` would, and write its pid there).
 """
@@ -50,12 +52,27 @@ def respond(cmd: str, lineage: str, env: int, state: str | None) -> dict:
         out["messages"].append({"severity": "warning", "pos": {"line": 1, "column": 0}, "data": "declaration uses 'sorry'"})
     if "STANDIN_BIG" in cmd:
         out["messages"].append({"severity": "info", "pos": {"line": 1, "column": 0}, "data": "x" * (20 * 2**20)})
+    for probe in re.finditer(r"STANDIN_PROBE_(FILE|NET)=(\S+)", cmd):
+        out["messages"].append({"severity": "error", "pos": {"line": 1, "column": 0}, "data": run_probe(*probe.groups())})
     printed = re.search(r"#print axioms (\S+)", cmd)
     if printed:
         axioms = "[propext, sorryAx]" if "STANDIN_AXIOM" in text else "[propext]"
         out["messages"].append({"severity": "info", "pos": {"line": 2, "column": 0},
                                 "data": f"'{printed.group(1)}' depends on axioms: {axioms}"})
     return out
+
+
+def run_probe(kind: str, target: str) -> str:
+    try:
+        if kind == "FILE":
+            with open(target) as f:
+                return f"probe: read {f.read()[:20]!r}"
+        import socket
+
+        with socket.create_connection(("127.0.0.1", int(target)), timeout=5):
+            return "probe: connected"
+    except OSError as exc:
+        return f"probe: refused ({type(exc).__name__})"
 
 
 def main() -> None:

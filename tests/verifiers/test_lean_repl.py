@@ -29,6 +29,7 @@ def proof(marker: str = "") -> str:
 def standin(tmp_path: Path, *args: str, **options) -> tuple[LeanVerifier, Path]:
     log = tmp_path / "standin.log"
     command = [sys.executable, STANDIN, "--log", str(log), "--state", str(tmp_path / "crashed-once"), *args]
+    options.setdefault("sandbox", False)  # the plumbing tests read the stand-in's log on the host
     options.setdefault("proof_timeout", 30.0)
     options.setdefault("header_timeout", 30.0)
     return LeanVerifier({"repl_command": command, **options}), log
@@ -127,7 +128,7 @@ def test_the_deadline_kill_reaches_the_repls_children(tmp_path):
 
 def test_a_repl_dies_with_the_worker_that_started_it(tmp_path):
     log = tmp_path / "standin.log"
-    config = {"repl_command": [sys.executable, STANDIN, "--log", str(log)], "header_timeout": 30.0}
+    config = {"repl_command": [sys.executable, STANDIN, "--log", str(log)], "header_timeout": 30.0, "sandbox": False}
     with make_pool("lean", config, backend="local", workers=1) as pool:
         assert pool.verify_batch([ITEM], [proof()])[0].status == "correct"
     assert dies(commands(log)[0]["pid"])
@@ -136,7 +137,8 @@ def test_a_repl_dies_with_the_worker_that_started_it(tmp_path):
 def test_a_repl_dies_when_its_worker_is_killed(tmp_path):
     # the pool's own per-item limit (2 s) fires before Lean's (60 s): the worker is SIGKILLed mid-proof
     log = tmp_path / "standin.log"
-    config = {"repl_command": [sys.executable, STANDIN, "--log", str(log)], "header_timeout": 30.0, "proof_timeout": 60.0}
+    config = {"repl_command": [sys.executable, STANDIN, "--log", str(log)], "header_timeout": 30.0, "proof_timeout": 60.0,
+              "sandbox": False}
     with make_pool("lean", config, backend="local", workers=1, timeout=2.0) as pool:
         verdict = pool.verify_batch([ITEM], [proof("STANDIN_HANG")])[0]
         assert verdict.status == "timeout", verdict
@@ -212,8 +214,44 @@ def test_guards_decide_before_the_repl_sees_anything(tmp_path):
 
 def test_the_local_pool_runs_the_repl_pool_in_its_workers(tmp_path):
     log = tmp_path / "standin.log"
-    config = {"repl_command": [sys.executable, STANDIN, "--log", str(log)], "proof_timeout": 2.0, "header_timeout": 30.0}
+    config = {"repl_command": [sys.executable, STANDIN, "--log", str(log)], "proof_timeout": 2.0, "header_timeout": 30.0,
+              "sandbox": False}
     with make_pool("lean", config, backend="local", workers=1) as pool:
         verdicts = pool.verify_batch([ITEM] * 4, [proof(), proof("STANDIN_HANG"), proof(), "no block"])
     assert [v.status for v in verdicts] == ["correct", "incorrect", "correct", "incorrect"], verdicts
     assert len({c["pid"] for c in commands(log)}) == 2  # replaced once, after the hang
+
+
+@pytest.fixture
+def listener():
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    yield server.getsockname()[1]
+    server.close()
+
+
+@pytest.mark.parametrize("sandbox", [True, False], ids=["sandboxed", "unsandboxed control"])
+def test_the_sandbox_keeps_the_repl_from_host_files_and_network(tmp_path, listener, sandbox):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host secret")
+    verifier = LeanVerifier({"repl_command": [sys.executable, STANDIN], "sandbox": sandbox, "header_timeout": 60.0})
+    try:
+        read = verifier.verify(ITEM, proof(f"STANDIN_PROBE_FILE={secret}"))
+        net = verifier.verify(ITEM, proof(f"STANDIN_PROBE_NET={listener}"))
+        # each probe answers as an error message, so its result shows in the verdict's reason
+        assert read.status == net.status == "incorrect", (read, net)
+        if sandbox:
+            assert "probe: refused" in read.reason and "host secret" not in read.reason, read
+            assert "probe: refused" in net.reason, net
+        else:
+            assert "host secret" in read.reason and "probe: connected" in net.reason, (read, net)
+        assert verifier.verify(ITEM, proof()).status == "correct"
+        hung = LeanVerifier({"repl_command": [sys.executable, STANDIN], "sandbox": sandbox, "proof_timeout": 1.0})
+        assert hung.verify(ITEM, proof("STANDIN_HANG")).status == "incorrect"  # the deadline kill works through bwrap
+        assert hung.verify(ITEM, proof()).status == "correct"
+        hung.close()
+    finally:
+        verifier.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,7 +142,6 @@ def test_the_verifier_pickles_without_its_processes():
 def test_cli_without_lean_gives_guard_verdicts_errors_and_one_hint(tmp_path):
     import json
     import subprocess
-    import sys
 
     lines = [{**ITEM, "completion": c} for c in (GOLD, CHEATS[0], CHEATS[1], GOLD)]
     path = tmp_path / "in.jsonl"
@@ -153,3 +153,15 @@ def test_cli_without_lean_gives_guard_verdicts_errors_and_one_hint(tmp_path):
     statuses = [json.loads(line)["status"] for line in done.stdout.splitlines()]
     assert statuses == ["error", "incorrect", "incorrect", "error"]
     assert done.stderr.count("warning: lean verifier:") == 1 and "elan" in done.stderr
+
+
+STANDIN = str(Path(__file__).with_name("lean_standin_repl.py"))
+
+
+@pytest.mark.parametrize("sandbox", [True, False])
+def test_start_up_probe_starts_a_repl_and_checks_a_trivial_proof(sandbox):
+    # the STAND-IN REPL answers the probe without errors: this checks the probe's plumbing, not Lean
+    require_toolchain({"repl_command": [sys.executable, STANDIN], "sandbox": sandbox})
+    with pytest.raises(ToolchainMissing, match="failed a trivial check") as info:
+        require_toolchain({"repl_command": [sys.executable, STANDIN, "--mode", "crash_at_start"], "sandbox": sandbox})
+    assert "\n" not in str(info.value) and ("sandbox=false" in str(info.value)) == sandbox

@@ -17,8 +17,9 @@ from typing import Any, ClassVar
 from verifiers.base import Needs, TaskItem, Verdict, Verifier, gc_paused, safe_verify
 from verifiers.lean import guards
 from verifiers.lean.config import LeanConfig
+from verifiers.lean.sandbox import runnable
 from verifiers.lean.scoring import NATIVE_AXIOMS, STANDARD_AXIOMS, Prepared, extract_proof
-from verifiers.lean.toolchain import ToolchainMissing, find_toolchain, unavailable
+from verifiers.lean.toolchain import ToolchainMissing, unavailable
 
 __all__ = ["LeanConfig", "LeanVerifier", "prepare"]
 
@@ -70,7 +71,7 @@ class LeanVerifier(Verifier):
         self._missing: str | None = None
         if self.config.backend == "repl" and not _hint_shown and multiprocessing.parent_process() is None:
             try:  # cheap PATH look-ups: tell the person at the terminal now, not once per worker later
-                find_toolchain(self.config)
+                runnable(self.config)
             except ToolchainMissing as exc:
                 _show_hint_once(str(exc))
 
@@ -125,7 +126,7 @@ class LeanVerifier(Verifier):
             self._backend = KiminaBackend(self.config)
             return self._backend
         try:
-            toolchain = find_toolchain(self.config)
+            toolchain = runnable(self.config)
         except ToolchainMissing as exc:
             self._missing = f"no Lean toolchain: {exc.reason}; see docs/lean.md"
             _show_hint_once(str(exc))

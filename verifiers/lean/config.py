@@ -21,6 +21,7 @@ class LeanConfig(VerifierConfig):
     max_uses: int = Field(default=200, ge=1, description="Proofs one REPL checks before it is replaced (its memory grows with each).")
     max_rss_mb: int = Field(default=12_000, ge=64, description="A REPL above this resident memory (MB, from /proc) is replaced.")
     max_repls: int = Field(default=2, ge=1, description="REPL processes kept per verifier, one per import header (least recently used goes).")
+    sandbox: bool = Field(default=True, description="Run each REPL under bubblewrap: no network, a read-only view of the toolchain and project only.")
     allow_native_decide: bool = Field(default=False, description="Accept native_decide (and the compiler-trusting axioms it adds).")
     kimina_url: str | None = Field(default=None, description="Base URL of a kimina-lean-server, e.g. http://127.0.0.1:8000.")
     kimina_api_key: str | None = Field(default=None, description="API key for kimina-lean-server (sent as a Bearer token).")

@@ -104,16 +104,46 @@ def _find_repl(repl: str | None, project: Path | None) -> str:
     return found
 
 
-def require_toolchain(options: Mapping[str, Any] | LeanConfig | None = None) -> None:
+_PROBED: set[tuple[str, ...]] = set()
+PROBE = "example : True := trivial"
+
+
+def require_toolchain(options: Mapping[str, Any] | LeanConfig | None = None, probe: bool = True) -> None:
     """Raise ToolchainMissing (one line) unless the ``lean`` verifier can check proofs with these options.
 
-    For the kimina backend it asks the endpoint's ``/health`` instead. The trainer calls this at start-up.
+    With ``probe`` a REPL is started (sandboxed as configured) and must check a trivial proof; each command is
+    probed once per process. For the kimina backend it asks the endpoint's ``/health`` instead. The trainer
+    calls this at start-up.
     """
     config = options if isinstance(options, LeanConfig) else LeanConfig.model_validate(dict(options or {}))
     if config.backend == "kimina":
         _ping_kimina(config)
-    else:
-        find_toolchain(config)
+        return
+    from verifiers.lean.sandbox import runnable
+
+    toolchain = runnable(config)
+    if probe and toolchain.argv not in _PROBED:
+        _probe(toolchain, config)
+        _PROBED.add(toolchain.argv)
+
+
+def _probe(toolchain: Toolchain, config: LeanConfig) -> None:
+    from verifiers.lean.repl import ReplError, ReplProcess
+
+    repl = None
+    try:
+        repl = ReplProcess(toolchain, "", config.header_timeout)
+        reply = repl.send({"cmd": PROBE, "env": repl.header_env}, config.proof_timeout)
+        errors = [m for m in reply.get("messages") or [] if isinstance(m, dict) and m.get("severity") == "error"]
+        if "env" not in reply or errors:
+            raise ReplError(f"it answered {str(reply)[:200]}")
+    except (ReplError, OSError) as exc:
+        hint = "; set sandbox=false if Lean works outside the sandbox" if config.sandbox else ""
+        raise ToolchainMissing(f"Lean was found ({toolchain.description}) but its REPL failed a trivial check: "
+                               f"{' '.join(str(exc).split())[:300]}{hint}", "the REPL failed a trivial check") from None
+    finally:
+        if repl is not None:
+            repl.kill()
 
 
 def _ping_kimina(config: LeanConfig) -> None:
