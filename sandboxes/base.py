@@ -1,7 +1,9 @@
 """The sandbox contract: run an argv with files, stdin, an environment and limits; get a frozen ExecResult.
 
 A backend is a context manager: leaving the ``with`` block kills whatever it still runs and frees its
-resources. ``run`` is thread-safe, so one backend can serve several concurrent executions.
+resources. ``run`` is thread-safe, so one backend can serve several concurrent executions. Backends with
+``attachable`` can instead wire the program's stdin and stdout to a socket the caller holds the other end of
+(for a conversation with a trusted process while the program runs).
 """
 
 from __future__ import annotations
@@ -94,6 +96,15 @@ def check_files(files: Files | None) -> dict[str, bytes]:
     return out
 
 
+def close_fd(fd: int | None) -> None:
+    """Close ``fd`` if it is one; an fd already closed is fine."""
+    if fd is not None and fd >= 0:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
 class Sandbox(ABC):
     """A backend that runs programs in isolation. Use as a context manager to guarantee teardown."""
 
@@ -101,6 +112,8 @@ class Sandbox(ABC):
     Config: ClassVar[type[SandboxConfig]] = SandboxConfig
     safe: ClassVar[bool] = True
     """False for backends that do not isolate the program from the host."""
+    attachable: ClassVar[bool] = False
+    """True for backends whose ``run`` accepts ``attach``."""
 
     def __init__(self, config: SandboxConfig | Mapping[str, Any] | None = None):
         if config is None or isinstance(config, Mapping):
@@ -124,8 +137,14 @@ class Sandbox(ABC):
         stdin: str | bytes = b"",
         env: Mapping[str, str] | None = None,
         limits: Limits | None = None,
+        attach: int | None = None,
     ) -> ExecResult:
-        """Run ``argv`` in a fresh work directory holding ``files``; raise SandboxError if the sandbox fails."""
+        """Run ``argv`` in a fresh work directory holding ``files``; raise SandboxError if the sandbox fails.
+
+        ``attach``: a socket fd to use as the program's stdin and stdout instead of ``stdin`` and the captured
+        stdout (only on ``attachable`` backends). The backend closes it, on every path, once the program holds
+        it, so the other end reads EOF when the program ends.
+        """
 
     def close(self) -> None:
         """Kill anything still running and free resources. Idempotent."""
@@ -135,12 +154,19 @@ class Sandbox(ABC):
         if self._closed:
             raise SandboxError(f"{self.name} sandbox is closed")
 
-    def _prepare(self, argv, files: Files | None, limits: Limits | None) -> tuple[Limits, dict[str, bytes]]:
+    def _prepare(self, argv, files: Files | None, limits: Limits | None,
+                 attach: int | None = None) -> tuple[Limits, dict[str, bytes]]:
         """The checks every backend's ``run`` starts with: open, non-empty argv; the limits and files to use."""
-        self._check_open()
-        if not argv:
-            raise ValueError("argv must not be empty")
-        return limits or self.config.limits, check_files(files)
+        try:
+            self._check_open()
+            if attach is not None and not self.attachable:
+                raise SandboxError(f"the {self.name} backend cannot attach a socket to a program")
+            if not argv:
+                raise ValueError("argv must not be empty")
+            return limits or self.config.limits, check_files(files)
+        except BaseException:
+            close_fd(attach)
+            raise
 
     def __enter__(self) -> Sandbox:
         return self

@@ -58,6 +58,7 @@ class BwrapSandbox(Sandbox):
 
     name = "bwrap"
     Config = BwrapConfig
+    attachable = True
 
     def __init__(self, config: BwrapConfig | Mapping | None = None):
         super().__init__(config)
@@ -65,6 +66,8 @@ class BwrapSandbox(Sandbox):
         if not os.access(self.binary, os.X_OK):
             raise SandboxError(f"bwrap executable {self.binary!r} is missing or not executable")
         self.cgroups = cgroup.layout() if self.config.cgroups is not False else None
+        if self.cgroups:
+            cgroup.reap_stale(self.cgroups)  # left by a process killed mid-run
         if self.config.cgroups and not self.cgroups:
             raise SandboxError("cgroups=True but this host does not let this process create child cgroups")
         if not self.cgroups and os.getuid() == 0:
@@ -110,23 +113,26 @@ class BwrapSandbox(Sandbox):
         return [*args, "--", *argv]
 
     def run(self, argv, files: Files | None = None, stdin: str | bytes = b"", env: Mapping[str, str] | None = None,
-            limits: Limits | None = None) -> ExecResult:
-        limits, contents = self._prepare(argv, files, limits)
-        stdin_bytes = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
-        fds = [_memfd(name, data) for name, data in contents.items()]
-        status_r, status_w = os.pipe()
-        block_r, block_w = os.pipe()
-        group = cgroup.RunCgroup(self.cgroups, limits) if self.cgroups else None
-        proc = None
+            limits: Limits | None = None, attach: int | None = None) -> ExecResult:
+        limits, contents = self._prepare(argv, files, limits, attach)
+        stdin_bytes = b"" if attach is not None else stdin.encode() if isinstance(stdin, str) else bytes(stdin)
+        io = subprocess.PIPE if attach is None else attach
+        fds: list[int] = []
+        status_r = status_w = block_r = block_w = -1
+        group = proc = None
         try:
+            fds = [_memfd(name, data) for name, data in contents.items()]
+            status_r, status_w = os.pipe()
+            block_r, block_w = os.pipe()
+            group = cgroup.RunCgroup(self.cgroups, limits) if self.cgroups else None
             cmd = self.command(argv, limits, list(zip(contents, fds)), dict(env or {}), status_w, block_r)
-            proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            proc = subprocess.Popen(cmd, stdin=io, stdout=io, stderr=subprocess.PIPE,
                                     pass_fds=[*fds, status_w, block_r], start_new_session=True,
                                     env={})  # bwrap's own init (pid 1 inside) must not carry the host env
 
             self._live.add(proc)
-            _close(*fds, status_w, block_r)
-            fds, status_w, block_r = [], -1, -1
+            _close(*fds, status_w, block_r, -1 if attach is None else attach)
+            fds, status_w, block_r, attach = [], -1, -1, None
             with os.fdopen(status_r, "rb") as status:
                 status_r = -1
                 self._release(proc, status, limits, group, block_w)
@@ -140,7 +146,7 @@ class BwrapSandbox(Sandbox):
                     kill_group(proc.pid)
                     proc.wait()
                 self._live.discard(proc)
-            _close(*fds, status_w, block_r, status_r, block_w)
+            _close(*fds, status_w, block_r, status_r, block_w, -1 if attach is None else attach)
             if group is not None:
                 group.remove()
 

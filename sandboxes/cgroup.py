@@ -2,13 +2,16 @@
 
 They give what rlimits cannot: a process cap that also binds root-owned sandboxes (RLIMIT_NPROC does not apply
 to uid 0), a memory cap over the whole run with an OOM kill the host can see, and an exact CPU-time account.
-Each run's cgroup is nested under this process's own cgroup, so host-wide accounting still covers it.
+Each run's cgroup is nested under this process's own cgroup, so host-wide accounting still covers it. Its
+name carries this process's pid and start time: the folders of a process that was killed mid-run (which never
+got to remove them) are reaped by ``reap_stale``, which each new bwrap backend calls.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import time
 import uuid
@@ -19,6 +22,47 @@ from sandboxes.base import Limits
 
 _ROOT = Path("/sys/fs/cgroup")
 _MB = 1 << 20
+_NAME = re.compile(r"urlvr-(\d+)-(\d+)-[0-9a-f]+")
+
+
+def _start_time(pid: int) -> int | None:
+    """The start time of process ``pid`` in clock ticks since boot (field 22 of /proc/PID/stat); None if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@lru_cache(maxsize=4)
+def _owner(pid: int) -> str:
+    return f"urlvr-{pid}-{_start_time(pid) or 0}-"
+
+
+def run_name() -> str:
+    """A fresh run cgroup name that says which process owns it (pid and start time, so reuse is seen)."""
+    return _owner(os.getpid()) + uuid.uuid4().hex[:12]
+
+
+def stale(name: str) -> bool:
+    """True for a run cgroup name whose owner process no longer exists (its pid is gone or reused)."""
+    match = _NAME.fullmatch(name)
+    if match is None:
+        return False
+    pid, start = int(match.group(1)), int(match.group(2))
+    return _start_time(pid) != start
+
+
+def reap_stale(parents: dict[str, Path]) -> int:
+    """Kill what is left in, and remove, the run cgroups of dead owners under ``parents``; how many went."""
+    removed = 0
+    for parent in parents.values():
+        with contextlib.suppress(OSError):
+            for entry in parent.iterdir():
+                if entry.is_dir() and stale(entry.name):
+                    _remove_dir(entry, 2.0)
+                    removed += not entry.exists()
+    return removed
 
 
 def _own_paths() -> dict[str, str]:
@@ -63,12 +107,12 @@ class RunCgroup:
     """The cgroup(s) of one run: created with limits set, joined by the sandbox's first process, then removed."""
 
     def __init__(self, parents: dict[str, Path], limits: Limits):
-        name = f"urlvr-{uuid.uuid4().hex[:12]}"
+        name = run_name()
         self.dirs = {c: p / name for c, p in parents.items()}
         self.v2 = "v2" in self.dirs
-        for d in self.dirs.values():
-            d.mkdir()
         try:
+            for d in self.dirs.values():
+                d.mkdir()
             self._set_limits(limits)
         except OSError:
             self.remove()
@@ -121,25 +165,33 @@ class RunCgroup:
             with contextlib.suppress(OSError):
                 _write(self.dirs["v2"] / "cgroup.kill", "1")
                 return
-        d = self.dirs.get("pids") or self.dirs["v2"]
-        with contextlib.suppress(OSError):
-            for pid in (d / "cgroup.procs").read_text().split():
-                with contextlib.suppress(OSError):
-                    os.kill(int(pid), signal.SIGKILL)
+        _kill_procs(self.dirs.get("pids") or self.dirs["v2"])
 
     def remove(self, wait: float = 2.0) -> None:
         """Kill what is left and remove the cgroup dirs (retrying while the killed processes exit)."""
         self.kill()
-        end = time.monotonic() + wait
         for d in self.dirs.values():
-            while d.exists():
-                try:
-                    d.rmdir()
-                except OSError:
-                    if time.monotonic() > end:
-                        break
-                    self.kill()
-                    time.sleep(0.005)
+            _remove_dir(d, wait)
+
+
+def _kill_procs(d: Path) -> None:
+    with contextlib.suppress(OSError):
+        for pid in (d / "cgroup.procs").read_text().split():
+            with contextlib.suppress(OSError):
+                os.kill(int(pid), signal.SIGKILL)
+
+
+def _remove_dir(d: Path, wait: float) -> None:
+    """rmdir a cgroup, SIGKILLing its processes while they have not all exited, for up to ``wait`` seconds."""
+    end = time.monotonic() + wait
+    while d.exists():
+        try:
+            d.rmdir()
+        except OSError:
+            if time.monotonic() > end:
+                return
+            _kill_procs(d)
+            time.sleep(0.005)
 
 
 def _write(path: Path, value: str) -> None:

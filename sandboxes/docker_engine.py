@@ -61,8 +61,8 @@ class DockerSandbox(Sandbox):
         return self.config.python
 
     def run(self, argv, files: Files | None = None, stdin: str | bytes = b"", env: Mapping[str, str] | None = None,
-            limits: Limits | None = None) -> ExecResult:
-        limits, contents = self._prepare(argv, files, limits)
+            limits: Limits | None = None, attach: int | None = None) -> ExecResult:
+        limits, contents = self._prepare(argv, files, limits, attach)  # not attachable: refuses attach
         contents[".stdin"] = stdin.encode() if isinstance(stdin, str) else bytes(stdin)
         payload = json.dumps({k: base64.b64encode(v).decode() for k, v in contents.items()})
         container = self._create(argv, limits, {**(env or {}), "URLVR_FILES": payload})

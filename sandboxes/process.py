@@ -99,7 +99,8 @@ class LiveProcesses:
 
 
 def drain(proc: subprocess.Popen, stdin: bytes, limits: Limits, start: float | None = None) -> Drained:
-    """Run ``proc`` (started with three pipes and its own session) to completion under the wall limit."""
+    """Run ``proc`` (started with its own session; stdin/stdout pipes, or None when attached to a socket, and a
+    stderr pipe) to completion under the wall limit."""
     start = time.monotonic() if start is None else start
     deadline = start + limits.wall_seconds
     out, err = _Stream(limits.output_bytes), _Stream(limits.output_bytes)
@@ -107,13 +108,15 @@ def drain(proc: subprocess.Popen, stdin: bytes, limits: Limits, start: float | N
     pidfd = os.pidfd_open(proc.pid)
     sel.register(pidfd, selectors.EVENT_READ, "exit")
     for pipe, stream in ((proc.stdout, out), (proc.stderr, err)):
+        if pipe is None:  # attached to a socket the caller's peer reads
+            continue
         os.set_blocking(pipe.fileno(), False)
         sel.register(pipe, selectors.EVENT_READ, stream)
     pending = memoryview(stdin)
     if pending:
         os.set_blocking(proc.stdin.fileno(), False)
         sel.register(proc.stdin, selectors.EVENT_WRITE, "stdin")
-    else:
+    elif proc.stdin is not None:
         proc.stdin.close()
     status = rusage = None
     wall = 0.0

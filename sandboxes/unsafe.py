@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 from pydantic import Field
 
-from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError
+from sandboxes.base import ExecResult, Files, Limits, Sandbox, SandboxConfig, SandboxError, close_fd
 from sandboxes.process import LiveProcesses, drain, rlimits
 
 _DEFAULT_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
@@ -34,6 +34,7 @@ class UnsafeSubprocessSandbox(Sandbox):
     name = "subprocess"
     Config = SubprocessConfig
     safe = False
+    attachable = True
 
     def __init__(self, config: SubprocessConfig | Mapping | None = None):
         super().__init__(config)
@@ -42,27 +43,31 @@ class UnsafeSubprocessSandbox(Sandbox):
         self._live = LiveProcesses()
 
     def run(self, argv, files: Files | None = None, stdin: str | bytes = b"", env: Mapping[str, str] | None = None,
-            limits: Limits | None = None) -> ExecResult:
-        limits, contents = self._prepare(argv, files, limits)
+            limits: Limits | None = None, attach: int | None = None) -> ExecResult:
+        limits, contents = self._prepare(argv, files, limits, attach)
+        io = subprocess.PIPE if attach is None else attach
         workdir = tempfile.mkdtemp(prefix="urlvr-unsafe-")
         try:
-            for name, data in contents.items():
-                path = os.path.join(workdir, name)
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                with open(path, "wb") as f:
-                    f.write(data)
+            try:
+                _write_files(workdir, contents)
+            except BaseException:
+                close_fd(attach)
+                raise
             limit_values = rlimits(limits)
             try:
                 proc = subprocess.Popen(
                     list(argv), cwd=workdir, env={**_DEFAULT_ENV, "HOME": workdir, **(env or {})},
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                    stdin=io, stdout=io, stderr=subprocess.PIPE, start_new_session=True,
                     preexec_fn=lambda: [resource.setrlimit(k, v) for k, v in limit_values.items()],
                 )
             except OSError as exc:
                 raise SandboxError(f"could not start {argv[0]!r}: {exc}") from exc
+            finally:
+                close_fd(attach)  # the program holds it now (or never will)
             self._live.add(proc)
             try:
-                d = drain(proc, stdin.encode() if isinstance(stdin, str) else bytes(stdin), limits)
+                stdin_bytes = b"" if attach is not None else stdin.encode() if isinstance(stdin, str) else bytes(stdin)
+                d = drain(proc, stdin_bytes, limits)
             finally:
                 self._live.discard(proc)
         finally:
@@ -72,6 +77,14 @@ class UnsafeSubprocessSandbox(Sandbox):
     def close(self) -> None:
         super().close()
         self._live.kill_all()
+
+
+def _write_files(workdir: str, contents: dict[str, bytes]) -> None:
+    for name, data in contents.items():
+        path = os.path.join(workdir, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
 
 
 def _result(d, limits: Limits) -> ExecResult:

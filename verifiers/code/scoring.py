@@ -1,6 +1,8 @@
-"""Pure scoring for code: pull the code out of a completion, build the sandbox job, read the run as a Verdict.
+"""Pure scoring for code: pull the code out of a completion, read an item's tests, and turn what the judge
+and the sandbox reported into a Verdict. Nothing here runs code; everything here is linear in its input.
 
-Nothing here runs code. A pass needs the harness's result line with this run's nonce (see harness.py).
+Rule: whatever the solution does (loop, crash, exit, print, break the protocol, return odd objects) ends
+``incorrect`` with a reason; only a fault of the item or of the machinery is ``error`` (masked).
 """
 
 from __future__ import annotations
@@ -8,15 +10,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sandboxes.base import ExecResult
 from verifiers.base import TaskItem, Verdict
 
-MARKER = "__URLVR_RESULT__"
-HARNESS = "harness.py"
 Scoring = Literal["all", "fraction"]
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
@@ -35,23 +34,53 @@ def extract_code(text: str) -> str:
     return text.strip("\n")
 
 
-@lru_cache(maxsize=1)
-def harness_source() -> str:
-    return (Path(__file__).with_name("harness.py")).read_text()
+@dataclass(frozen=True)
+class Job:
+    """An item's tests, as the judge and the runner need them."""
+
+    units: list[str] = field(default_factory=list)
+    cases: list[tuple[str, str]] = field(default_factory=list)
+    entry_point: str | None = None
+    setup: str = ""
+    starter: str = ""
 
 
-def build_job(item: TaskItem, code: str, case_timeout: float) -> dict[str, str]:
-    """The files of one sandbox run: the harness, the solution and job.json. Raises ValueError on a bad item."""
-    tests = _as_units(item.get("tests"))
+def parse_item(item: TaskItem) -> Job:
+    """Read ``tests``/``test`` (assert code), ``io_tests``, ``entry_point``, ``setup`` and the starter code
+    (``starter_code``, or HumanEval's ``prompt`` when there is an entry point). Raises ValueError on a bad item."""
+    units = _as_units(item.get("tests", item.get("test")))
     cases = _as_cases(item.get("io_tests"))
-    if not tests and not cases:
-        raise ValueError(f"item has no tests: expected 'tests' (assert code) or 'io_tests'; fields: {sorted(item)}")
+    if not units and not cases:
+        raise ValueError(f"item has no tests: expected 'tests'/'test' (assert code) or 'io_tests'; fields: {sorted(item)[:20]}")
     entry = item.get("entry_point") or None
-    if entry is not None and not isinstance(entry, str):
-        raise ValueError(f"entry_point must be a string, got {type(entry).__name__}")
-    setup = item.get("setup") or ""
-    job = {"tests": tests, "cases": cases, "entry_point": entry, "setup": str(setup), "case_timeout": case_timeout}
-    return {HARNESS: harness_source(), "solution.py": code, "job.json": json.dumps(job)}
+    if entry is not None and not (isinstance(entry, str) and entry.isidentifier()):
+        raise ValueError(f"entry_point must be an identifier, got {entry!r:.80}")
+    starter = item.get("starter_code") or (item.get("prompt") if entry else "") or ""
+    if not isinstance(starter, str):
+        raise ValueError(f"starter code must be a string, got {type(starter).__name__}")
+    return Job(units, cases, entry, str(item.get("setup") or ""), starter)
+
+
+def solution_source(job: Job, code: str) -> str:
+    """The program to run: ``code``, or the starter followed by it when ``code`` is only the function's body
+    (HumanEval's ``completion``), i.e. when it does not define the entry point at the top level."""
+    if job.entry_point and job.starter and not _defines(code, job.entry_point):
+        return job.starter + code
+    return code
+
+
+_IMPORT = re.compile(r"^[ \t]*(?:from[ \t]+[\w.]+[ \t]+)?import[ \t]+[^\n]*$", re.MULTILINE)
+
+
+def preamble(job: Job) -> str:
+    """The import lines of the item's setup and starter code, run in the sandbox before the solution (so a
+    solution may use ``List`` as its signature does); nothing else of the tests goes there."""
+    return "\n".join(m.group(0).strip() for m in _IMPORT.finditer(job.setup + "\n" + job.starter))
+
+
+def _defines(code: str, name: str) -> bool:
+    pattern = rf"^(?:async[ \t]+)?def[ \t]+{re.escape(name)}[ \t]*\(|^{re.escape(name)}[ \t]*="
+    return re.search(pattern, code, re.MULTILINE) is not None
 
 
 def _as_units(tests: Any) -> list[str]:
@@ -64,57 +93,108 @@ def _as_units(tests: Any) -> list[str]:
     raise ValueError(f"'tests' must be a string or a list of strings, got {type(tests).__name__}")
 
 
-def _as_cases(cases: Any) -> list[dict[str, str]]:
+def _as_cases(cases: Any) -> list[tuple[str, str]]:
     if not cases:
         return []
     out = []
     for i, case in enumerate(cases):
         if not isinstance(case, Mapping) or not {"input", "output"} <= set(case):
             raise ValueError(f"io_tests[{i}] must be a mapping with 'input' and 'output'")
-        out.append({"input": str(case["input"]), "output": str(case["output"])})
+        out.append((str(case["input"]), str(case["output"])))
     return out
 
 
-def parse_result(stdout: str, nonce: str) -> dict[str, Any] | None:
-    """The last result line that carries ``nonce``; None when the harness never finished."""
-    for line in reversed(stdout.splitlines()):
-        if not line.startswith(MARKER):
-            continue
+@dataclass
+class Tally:
+    """Counts of one kind of test, and the reason the whole run failed (``fatal``) when the solution broke it."""
+
+    passed: int = 0
+    total: int = 0
+    failures: list[str] = field(default_factory=list)
+    fatal: str | None = None
+
+
+def _normalize(text: str) -> str:
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def io_inputs(job: Job, case_timeout: float, stdout_bytes: int) -> str:
+    """inputs.json for ``runner.py io``: the inputs only, never the expected outputs."""
+    return json.dumps({"inputs": [i for i, _ in job.cases], "case_timeout": case_timeout, "stdout_bytes": stdout_bytes})
+
+
+def read_cases(job: Job, result: ExecResult) -> Tally:
+    """Compare each case's reported stdout with its expected output (here, outside the sandbox)."""
+    records: dict[int, dict] = {}
+    for line in result.stdout.splitlines():
         try:
-            data = json.loads(line[len(MARKER):])
-        except ValueError:
+            rec = json.loads(line)
+        except (ValueError, RecursionError):
             continue
-        if isinstance(data, dict) and data.get("nonce") == nonce:
-            return data
+        if isinstance(rec, dict) and type(rec.get("case")) is int and 0 <= rec["case"] < len(job.cases):
+            records[rec["case"]] = rec
+    tally = Tally(total=len(job.cases))
+    for i, (_, expected) in enumerate(job.cases):
+        failure = _case_failure(i, records.get(i), expected, result)
+        if failure is None:
+            tally.passed += 1
+        elif len(tally.failures) < 5:
+            tally.failures.append(failure)
+    return tally
+
+
+def _case_failure(i: int, rec: dict | None, expected: str, result: ExecResult) -> str | None:
+    if rec is None:
+        return f"case {i}: no result, the run ended early ({_ended(result)})"
+    out, err = rec.get("stdout"), str(rec.get("stderr", "")).strip().splitlines()
+    if rec.get("timeout"):
+        return f"case {i} ran over its time limit"
+    if rec.get("exit") != 0:
+        return f"case {i} exit {rec.get('exit')}: {err[-1][:200] if err else ''}"
+    if not isinstance(out, str) or rec.get("truncated") or _normalize(out) != _normalize(expected):
+        return f"case {i} wrong output: got {str(out)[:80]!r}, expected {expected[:80]!r}"
     return None
 
 
-def interpret(result: ExecResult, nonce: str, scoring: Scoring = "all", limit_verdict: str = "timeout") -> Verdict:
-    """Read one run as a Verdict: limits -> timeout (or incorrect), no proof of completion -> incorrect."""
-    if result.killed:
-        return _limit(f"killed at the {result.kill_reason} limit after {result.wall_seconds:.1f}s", limit_verdict)
-    data = parse_result(result.stdout, nonce)
-    if data is None:
-        return Verdict.incorrect(f"tests did not complete (exit {result.exit_code}): {_last_line(result.stderr)}")
+def read_judge(reply: Mapping[str, Any], result: ExecResult | None) -> Tally | Verdict:
+    """The judge's reply as a Tally, or an ``error`` verdict when the item or the judge itself failed."""
+    if reply.get("internal"):
+        return Verdict.error(f"the code judge failed: {str(reply['internal'])[:300]}")
+    if reply.get("item_error"):
+        return Verdict.error(str(reply["item_error"])[:500])
     try:
-        passed, total = int(data["passed"]), int(data["total"])
-        failures = [str(f) for f in data.get("failures", [])]
+        tally = Tally(int(reply["passed"]), int(reply["total"]), [str(f) for f in reply.get("failures", [])])
+        calls = int(reply["calls"])
     except (KeyError, TypeError, ValueError):
-        return Verdict.error("harness result line is malformed")
-    if data.get("limit"):
-        return _limit(f"a test case ran over its time limit: {failures[0] if failures else ''}", limit_verdict)
-    if total <= 0:
-        return Verdict.error("harness ran no tests")
+        return Verdict.error("the code judge sent a malformed reply")
+    if result is not None and result.killed:  # the host's measurement says more than what the judge saw
+        tally.fatal = f"the solution was {_ended(result)}"
+    elif reply.get("fatal"):
+        ended = f" ({_ended(result)})" if result is not None and result.exit_code else ""
+        tally.fatal = str(reply["fatal"])[:300] + ended
+    elif calls == 0 and tally.passed == tally.total:
+        return Verdict.error("bad task item: its tests never call the solution")
+    return tally
+
+
+def _ended(result: ExecResult | None) -> str:
+    if result is None:
+        return "no sandbox result"
+    if result.killed:
+        limit = {"wall": "time limit", "cpu": "CPU time limit", "memory": "memory limit"}.get(result.kill_reason or "")
+        return f"killed at the {limit or 'sandbox limit'} after {result.wall_seconds:.1f}s"
+    lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+    return f"exit {result.exit_code}" + (f": {lines[-1][:200]}" if lines else "")
+
+
+def verdict(tallies: Sequence[Tally], scoring: Scoring = "all") -> Verdict:
+    """One verdict over every kind of test: correct only if all passed and nothing was fatal."""
+    fatal = next((t.fatal for t in tallies if t.fatal), None)
+    if fatal:
+        return Verdict.incorrect(fatal)
+    passed, total = sum(t.passed for t in tallies), sum(t.total for t in tallies)
+    failures = [f for t in tallies for f in t.failures]
     reason = f"{passed}/{total} tests passed" + (f"; {failures[0]}" if failures else "")
     if passed == total:
         return Verdict.correct(reason)
     return Verdict.incorrect(reason, score=passed / total if scoring == "fraction" else 0.0)
-
-
-def _limit(reason: str, limit_verdict: str) -> Verdict:
-    return Verdict.incorrect(reason) if limit_verdict == "incorrect" else Verdict.timeout(reason)
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1][:300] if lines else "no error output"
