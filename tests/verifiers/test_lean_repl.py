@@ -255,3 +255,12 @@ def test_the_sandbox_keeps_the_repl_from_host_files_and_network(tmp_path, listen
         hung.close()
     finally:
         verifier.close()
+
+
+def test_a_relative_repl_command_works_in_the_sandbox(monkeypatch):
+    monkeypatch.chdir(Path(STANDIN).parents[2])
+    verifier = LeanVerifier({"repl_command": [sys.executable, os.path.relpath(STANDIN)], "sandbox": True})
+    try:
+        assert verifier.verify(ITEM, proof()).status == "correct"
+    finally:
+        verifier.close()

@@ -54,6 +54,9 @@ def sandboxed(toolchain: Toolchain) -> Toolchain:
     """The same REPL command wrapped in bwrap; raises SandboxError when bwrap is not available."""
     from sandboxes.bwrap import bwrap_binary
 
+    base = Path(toolchain.cwd or os.getcwd())  # relative paths in the command would not resolve inside
+    argv = tuple(str((base / a).resolve()) if not os.path.isabs(a) and (base / a).exists() else a for a in toolchain.argv)
+    toolchain = Toolchain(argv, toolchain.cwd, toolchain.path_prefix, toolchain.description)
     binary = bwrap_binary()
     if not os.access(binary, os.X_OK):
         raise SandboxError(f"bwrap executable {binary!r} is missing or not executable")
