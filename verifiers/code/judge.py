@@ -67,6 +67,8 @@ class Channel:
         """The next JSON object the runner sent."""
         while True:
             end = self.buf.find(b"\n", self.scanned)
+            if end > self.cap or (end < 0 and len(self.buf) > self.cap):
+                self.fail(f"the solution's answer is over {self.cap} bytes")
             if end >= 0:
                 line = bytes(self.buf[:end])
                 del self.buf[: end + 1]
@@ -79,8 +81,6 @@ class Channel:
                     self.fail("the solution broke the protocol: an answer that is not an object")
                 return msg
             self.scanned = len(self.buf)
-            if self.scanned > self.cap:
-                self.fail(f"the solution's answer is over {self.cap} bytes")
             self._time_left()
             try:
                 chunk = self.sock.recv(1 << 16)

@@ -64,7 +64,7 @@ def _encode(v, depth):
         return {"d": [[_encode(k, depth + 1), _encode(x, depth + 1)] for k, x in v.items()]}
     if kind is bytes:
         return {"b": v.hex()}
-    raise NotPlain(f"a {kind.__module__}.{kind.__qualname__} is not plain data"[:200])
+    raise NotPlain(f"a {kind.__module__}.{kind.__qualname__}, not plain data"[:200])
 
 
 def _decode(d, depth):
