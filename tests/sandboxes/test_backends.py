@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 import threading
 
 import pytest
 from pydantic import ValidationError
 
-from sandboxes import SANDBOXES, Limits, SandboxError, make_sandbox
+from sandboxes import SANDBOXES, Limits, Sandbox, SandboxError, make_sandbox
 from sandboxes.base import check_files
 from tests.sandboxes.conftest import run_py
 from verifiers.registry import RegistryError
@@ -115,3 +117,53 @@ def test_docker_runs_without_network(docker_sandbox):
 def test_docker_kills_at_the_wall_limit(docker_sandbox):
     result = run_py(docker_sandbox, "while True:\n    pass", wall_seconds=2)
     assert result.killed and result.kill_reason == "wall"
+
+
+ECHO_LINES = "import sys\nfor line in sys.stdin:\n    sys.stdout.write(line.upper())\n    sys.stdout.flush()\nsys.stderr.write('bye')\n"
+
+
+def _converse(sb) -> tuple[list[bytes], object]:
+    """Talk to an echo program over an attached socket; return what came back and the run's result."""
+    ours, theirs = socket.socketpair()
+    fd = theirs.detach()
+    out = {}
+    t = threading.Thread(target=lambda: out.update(r=sb.run([sb.python, "-I", "main.py"], files={"main.py": ECHO_LINES},
+                                                            attach=fd)))
+    t.start()
+    got = []
+    with ours, ours.makefile("rwb") as f:
+        for word in (b"one\n", b"two\n"):
+            f.write(word)
+            f.flush()
+            got.append(f.readline())
+        ours.shutdown(socket.SHUT_WR)
+        assert f.readline() == b""  # the program ended: the backend kept no copy of the socket open
+    t.join(30)
+    with pytest.raises(OSError):
+        os.fstat(fd)  # the backend closed its copy
+    return got, out["r"]
+
+
+@pytest.mark.parametrize("backend", ["bwrap", "subprocess"])
+def test_attached_socket_is_the_programs_stdin_and_stdout(backend):
+    with make_sandbox(backend, {"unsafe_ok": True} if backend == "subprocess" else {}) as sb:
+        assert sb.attachable
+        got, result = _converse(sb)
+    assert got == [b"ONE\n", b"TWO\n"]
+    assert result.exit_code == 0 and result.stdout == "" and result.stderr == "bye"
+
+
+def test_a_backend_that_cannot_attach_refuses_and_closes_the_socket():
+    class NoAttach(Sandbox):  # stand-in for the docker backend (no engine here), which is not attachable either
+        name = "no-attach"
+
+        def run(self, argv, files=None, stdin=b"", env=None, limits=None, attach=None):
+            self._prepare(argv, files, limits, attach)
+
+    ours, theirs = socket.socketpair()
+    fd = theirs.detach()
+    with ours, pytest.raises(SandboxError, match="cannot attach"):
+        NoAttach().run(["x"], attach=fd)
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    assert not SANDBOXES.get("docker").attachable
