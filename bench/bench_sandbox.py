@@ -1,38 +1,27 @@
-"""Executions per second: bwrap sandbox vs plain subprocess, for a trivial program and a HumanEval solution.
+"""Executions per second: the code verifier (bwrap sandbox + trusted judge) vs a bare subprocess.
 
-Both backends share the same plumbing (rlimits, capped pipes, wall kill); the difference is bwrap's namespaces,
-mounts and per-run cgroup. Rounds alternate between backends so load from other processes hits both alike.
+``trivial``: ``python -c pass`` in bwrap vs the plain subprocess backend (the sandbox's own cost).
+``humaneval``: HumanEval/0's canonical solution. The bare baseline runs solution, tests and ``check`` in one
+unsandboxed process (the naive, unsafe way); the verifier runs the solution in bwrap answering calls while the
+judge runs the tests outside. Rounds alternate between cells so load from other processes hits all alike.
 Run: python bench/bench_sandbox.py [--seconds 3] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import secrets
-import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from sandboxes import make_sandbox
 from sandboxes.base import base_python
 from tasks.code import humaneval_rows
-from verifiers.code.scoring import HARNESS, build_job
+from verifiers.code import CodeVerifier
 
 
-def jobs():
-    """(name, argv-builder, files, stdin) for the two programs."""
-    row = humaneval_rows()[0]
-    files = build_job(row, row["solution"], 4.0)
-    nonce = secrets.token_hex(16)
-    return {
-        "trivial": (lambda py: [py, "-I", "-c", "pass"], None, b""),
-        "humaneval": (lambda py: [py, "-I", "-B", HARNESS], files, (nonce + "\n").encode()),
-    }
-
-
-def rate(run_one, concurrency: int, seconds: float) -> float:
+def rate(run_one: Callable[[], object], concurrency: int, seconds: float) -> float:
     """Executions per second over ``seconds`` with ``concurrency`` runs in flight."""
-    done = 0
     end = time.monotonic() + seconds
     start = time.monotonic()
 
@@ -48,40 +37,59 @@ def rate(run_one, concurrency: int, seconds: float) -> float:
     return done / (time.monotonic() - start)
 
 
+def cells() -> dict[str, dict[str, Callable[[], object]]]:
+    """program -> {cell name -> one execution}; the first cell of each program is its baseline."""
+    row = humaneval_rows()[0]
+    bare_program = f"{row['setup']}\n{row['solution']}\n{row['tests']}\ncheck({row['entry_point']})\n"
+    plain = make_sandbox("subprocess", {"unsafe_ok": True})
+    bwrap = make_sandbox("bwrap")
+    verifier = CodeVerifier()
+    unsafe_verifier = CodeVerifier({"sandbox": "subprocess", "sandbox_options": {"unsafe_ok": True}})
+    gold = "```python\n" + row["solution"] + "\n```"
+    return {
+        "trivial": {
+            "subprocess": lambda: _ok(plain.run([plain.python, "-I", "-c", "pass"])),
+            "bwrap": lambda: _ok(bwrap.run([bwrap.python, "-I", "-c", "pass"])),
+        },
+        "humaneval": {
+            "bare subprocess": lambda: _ok(plain.run([plain.python, "-I", "-B", "main.py"], files={"main.py": bare_program})),
+            "verifier bwrap": lambda: _correct(verifier.verify(row, gold)),
+            "verifier subprocess": lambda: _correct(unsafe_verifier.verify(row, gold)),
+        },
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="Measuring time per cell and round.")
     ap.add_argument("--rounds", type=int, default=3, help="Alternating rounds per cell.")
     args = ap.parse_args()
-    bwrap = make_sandbox("bwrap")
-    bare = make_sandbox("bwrap", {"cgroups": False})  # rlimits only: no per-run cgroup migration (~10 ms)
-    plain = make_sandbox("subprocess", {"unsafe_ok": True})
-    print(f"bwrap cgroups: {'yes' if bwrap.cgroups else 'no'}; python: {base_python()}")
-    print(f"{'program':<10} {'conc':>4} {'raw Popen/s':>12} {'subprocess/s':>13} {'bwrap/s':>9} {'bwrap-nocg/s':>13}"
-          f" {'bwrap/subprocess':>17} {'nocg/subprocess':>16}")
-    for name, (argv, files, stdin) in jobs().items():
+    print(f"python: {base_python()}")
+    for program, runners in cells().items():
+        names = list(runners)
+        print(f"{program:<10} {'conc':>4} " + " ".join(f"{n + '/s':>20}" for n in names)
+              + " " + " ".join(f"{n + ' / ' + names[0]:>34}" for n in names[1:]))
         for conc in (1, 2):
-            totals = {"raw": 0.0, "plain": 0.0, "bwrap": 0.0, "bare": 0.0}
-            runners = {
-                "raw": lambda: subprocess.run(argv(base_python()), input=stdin, capture_output=True, cwd="/tmp")
-                if files is None else plain.run(argv(plain.python), files=files, stdin=stdin),
-                "plain": lambda: _check(plain.run(argv(plain.python), files=files, stdin=stdin)),
-                "bwrap": lambda: _check(bwrap.run(argv(bwrap.python), files=files, stdin=stdin)),
-                "bare": lambda: _check(bare.run(argv(bare.python), files=files, stdin=stdin)),
-            }
+            runners[names[-1]]()  # warm: judges started, imports done
+            totals = dict.fromkeys(names, 0.0)
             for _ in range(args.rounds):
-                for key, fn in runners.items():
-                    totals[key] += rate(fn, conc, args.seconds) / args.rounds
-            print(f"{name:<10} {conc:>4} {totals['raw']:>12.1f} {totals['plain']:>13.1f} {totals['bwrap']:>9.1f} "
-                  f"{totals['bare']:>13.1f} {totals['bwrap'] / totals['plain']:>16.2f}x {totals['bare'] / totals['plain']:>15.2f}x")
-    for sb in (bwrap, bare, plain):
-        sb.close()
+                for name, fn in runners.items():
+                    totals[name] += rate(fn, conc, args.seconds) / args.rounds
+            base = totals[names[0]]
+            print(f"{program:<10} {conc:>4} " + " ".join(f"{totals[n]:>20.1f}" for n in names)
+                  + " " + " ".join(f"{totals[n] / base:>33.2f}x" for n in names[1:]))
 
 
-def _check(result):
+def _ok(result):
     if result.exit_code != 0:
         raise RuntimeError(f"benchmark program failed: {result}")
     return result
+
+
+def _correct(verdict):
+    if verdict.status != "correct":
+        raise RuntimeError(f"benchmark solution did not pass: {verdict}")
+    return verdict
 
 
 if __name__ == "__main__":
