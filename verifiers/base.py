@@ -6,11 +6,14 @@ Nothing here imports Ray, TRL or torch; scoring code stays testable as plain Pyt
 from __future__ import annotations
 
 import gc
+import json
+import math
 import threading
 import time
-from contextlib import contextmanager
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -21,64 +24,140 @@ TaskItem = Mapping[str, Any]
 Status = Literal["correct", "incorrect", "error", "timeout"]
 
 
-class Verdict(BaseModel):
-    """The outcome of one verification. ``score`` is None for error/timeout so the sample is masked, not zeroed."""
+STATUSES: tuple[Status, ...] = ("correct", "incorrect", "error", "timeout")
+MASKED = frozenset({"error", "timeout"})
+"""Statuses that carry no score: the sample is masked from the reward, not zeroed."""
 
-    model_config = ConfigDict(frozen=True)
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The outcome of one verification. ``score`` is None exactly for error/timeout, so the sample is masked.
+
+    ``Verdict(...)`` validates its fields; the classmethods ``correct``/``incorrect``/``error``/``timeout`` are
+    what verifiers use. ``Verdict.trusted`` skips validation, for fields that our own code made or checked
+    (rebuilding verdicts from the wire): verdicts are made per rollout on the hot path.
+    """
 
     status: Status
     score: float | None
     reason: str
     seconds: float = 0.0
 
-    # The constructors below skip validation: their arguments are well-typed by construction, and verdicts
-    # are made per rollout on the hot path, where even model_construct costs more than a countdown check.
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"verdict status must be one of {', '.join(STATUSES)}; got {self.status!r}")
+        if self.status in MASKED:
+            if self.score is not None:
+                raise ValueError(f"a {self.status} verdict has no score (None); got {self.score!r}")
+        else:
+            _set_score(self, _finite(self.score, "score"))
+        if not isinstance(self.reason, str):
+            raise ValueError(f"verdict reason must be a string; got {type(self.reason).__name__}")
+        seconds = _finite(self.seconds, "seconds")
+        if seconds < 0:
+            raise ValueError(f"verdict seconds must be >= 0; got {seconds!r}")
+        _set_seconds(self, seconds)
+
     @classmethod
-    def _make(cls, status: Status, score: float | None, reason: str, seconds: float = 0.0) -> Verdict:
-        verdict = _new_object(cls)  # BaseModel's slots, set through their descriptors (frozen models refuse setattr)
-        _set_dict(verdict, {"status": status, "score": score, "reason": reason, "seconds": seconds})
-        _set_fields_set(verdict, _ALL_FIELDS)
-        _set_extra(verdict, None)
-        _set_private(verdict, None)
+    def trusted(cls, status: Status, score: float | None, reason: str, seconds: float = 0.0) -> Verdict:
+        """A verdict from fields known to be valid (made by the constructors below, or read back from the wire)."""
+        verdict = _new(cls)
+        _set_status(verdict, status)
+        _set_score(verdict, score)
+        _set_reason(verdict, reason)
+        _set_seconds(verdict, seconds)
         return verdict
 
     @classmethod
     def correct(cls, reason: str = "correct", score: float = 1.0) -> Verdict:
-        return cls._make("correct", float(score), str(reason))
+        return cls.trusted("correct", float(score), str(reason))
 
     @classmethod
     def incorrect(cls, reason: str, score: float = 0.0) -> Verdict:
-        return cls._make("incorrect", float(score), str(reason))
+        return cls.trusted("incorrect", float(score), str(reason))
 
     @classmethod
     def error(cls, reason: str) -> Verdict:
-        return cls._make("error", None, str(reason))
+        return cls.trusted("error", None, str(reason))
 
     @classmethod
     def timeout(cls, reason: str) -> Verdict:
-        return cls._make("timeout", None, str(reason))
+        return cls.trusted("timeout", None, str(reason))
 
     def _stamp(self, seconds: float) -> Verdict:
         """Set ``seconds`` in place: only for the caller that owns this fresh verdict (see ``Verifier.verify``)."""
-        self.__dict__["seconds"] = seconds
+        _set_seconds(self, seconds)
         return self
 
     def timed(self, seconds: float) -> Verdict:
         """This verdict with ``seconds`` set (a cheap copy, no re-validation)."""
-        return self._make(self.status, self.score, self.reason, float(seconds))
+        return self.trusted(self.status, self.score, self.reason, float(seconds))
 
     @property
     def masked(self) -> bool:
         """True when the verdict carries no usable score (error or timeout)."""
-        return self.status in ("error", "timeout")
+        return self.status in MASKED
+
+    def model_dump(self) -> dict[str, Any]:
+        """The fields as a dict (named as on pydantic models, which verdicts were)."""
+        return {"status": self.status, "score": self.score, "reason": self.reason, "seconds": self.seconds}
+
+    def model_dump_json(self) -> str:
+        """One JSON object, as the CLI writes it."""
+        return json.dumps(self.model_dump(), ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def model_validate(cls, data: Mapping[str, Any]) -> Verdict:
+        """A validated verdict from a mapping (e.g. a parsed JSON line); unknown keys are refused."""
+        extra = set(data) - {"status", "score", "reason", "seconds"}
+        if extra:
+            raise ValueError(f"unknown verdict fields: {sorted(extra)}")
+        return cls(**data)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return (_from_pickle, (self.status, self.score, self.reason, self.seconds))
 
 
-_ALL_FIELDS = frozenset(Verdict.model_fields)
-_new_object = object.__new__
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+def _finite(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"verdict {name} must be a finite number; got {value!r}")
+    return float(value)
+
+
+def _from_pickle(status: Status, score: float | None, reason: str, seconds: float) -> Verdict:
+    return Verdict(status, score, reason, seconds)  # validated: a pickle may come from anywhere
+
+
+_new = object.__new__
+_set_status = Verdict.status.__set__  # the slots' own descriptors: they bypass the frozen __setattr__
+_set_score = Verdict.score.__set__
+_set_reason = Verdict.reason.__set__
+_set_seconds = Verdict.seconds.__set__
+
+
+# --------------------------------------------------------------------------- the wire format
+
+Columns = tuple[list[str], list["float | None"], list[str], list[float]]
+"""Verdicts as they travel between processes (worker pipes, actor sockets, Ray calls): four parallel lists
+``(statuses, scores, reasons, seconds)``, the cheapest form to pickle and rebuild."""
+
+
+def to_columns(verdicts: Sequence[Verdict]) -> Columns:
+    return ([v.status for v in verdicts], [v.score for v in verdicts], [v.reason for v in verdicts],
+            [v.seconds for v in verdicts])
+
+
+def add_row(columns: Columns, v: Verdict) -> None:
+    """Append one verdict to ``columns``."""
+    columns[0].append(v.status)
+    columns[1].append(v.score)
+    columns[2].append(v.reason)
+    columns[3].append(v.seconds)
+
+
+def from_columns(columns: Columns) -> list[Verdict]:
+    """Rebuild verdicts that our own worker or actor made (validated there by the constructors; not again here)."""
+    return list(map(Verdict.trusted, *columns))
 
 
 class Needs(BaseModel):
@@ -105,7 +184,21 @@ class VerifierConfig(BaseModel):
 
 
 class Verifier(ABC):
-    """Base class for verifiers. Subclasses set the class metadata and implement ``verify``."""
+    """Base class for verifiers. Subclasses set the class metadata and implement ``verify``.
+
+    **Masking rule.** ``error`` and ``timeout`` verdicts carry no score, so training masks the sample instead
+    of scoring it. Use them only for faults the completion cannot cause: a sandbox that will not start, a dead
+    worker, a missing toolchain, a bug in the verifier. Whatever the completion can cause is ``incorrect``, with
+    the reason: an answer that cannot be parsed, a program that loops past its limit, crashes the harness or
+    makes it run no tests, an expression only a pathological computation could settle. Otherwise a policy
+    learns to escape a 0 by producing the fault.
+
+    **Examples.** Each verifier class provides a classmethod ``examples() -> list[(item, gold_completion)]``,
+    non-empty, whose every pair scores ``correct`` with score 1. The contract test
+    (``tests/verifiers/test_contract.py``) runs every registered verifier, built-in or plugin, on them: gold
+    scores 1, garbage is never correct, hostile inputs are contained, verifier and verdicts pickle. A verifier
+    without ``examples()`` fails there; it is never skipped. The benchmarks build their items from them too.
+    """
 
     name: ClassVar[str]
     Config: ClassVar[type[VerifierConfig]] = VerifierConfig

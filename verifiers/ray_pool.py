@@ -1,10 +1,12 @@
 """The ``ray`` pool backend: Ray actors, each hosting a verifier (and its worker process), receive batches.
 
-Per-item hard timeouts still hold inside each actor (its ``WorkerRunner``). A killed actor is restarted by
-Ray (``max_restarts``), and the sub-batch it had in flight is retried once, explicitly; if it fails again,
-its items come back ``error``. ``address`` joins an existing cluster ("auto" allowed); otherwise Ray starts
-locally with this machine's CPUs. Batches travel over a socket each actor opens (``transport="socket"``, see
-``verifiers.ray_channel``) or as Ray actor calls (``transport="ray"``).
+Per-item hard timeouts still hold inside each actor (its ``WorkerRunner``). Each actor works through its
+share of a batch one sub-batch at a time. A sub-batch whose actor dies, or does not answer within its
+deadline (``deadline_grace`` plus the per-item limit for each item: a stopped or wedged actor), is retried
+once, on the restarted actor or a fresh one; if that fails too, its unanswered items come back ``error``.
+``address`` joins an existing cluster ("auto" allowed); otherwise Ray starts locally with this machine's CPUs.
+Batches travel by one transport (``verifiers.ray_transport``): a socket each actor opens (``"socket"``) or Ray
+actor calls (``"ray"``); this module decides everything else, once for both.
 """
 
 from __future__ import annotations
@@ -17,24 +19,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from multiprocessing import AuthenticationError
-from multiprocessing.connection import wait
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import ray
 from pydantic import BaseModel, ConfigDict, Field
-from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError, RayError, RayTaskError
+from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 
 from verifiers.base import TaskItem, Verdict, Verifier, gc_paused
 from verifiers.pool import PoolStats
-from verifiers.ray_channel import Channel, ChannelServer, Columns, failed_batch, from_columns, to_columns
+from verifiers.ray_channel import ChannelServer, from_columns, to_columns
+from verifiers.ray_transport import CONNECT_ERRORS, ActorLost, CallTransport, Lost, Reply, SocketTransport, Transport, Unreachable
 from verifiers.registry import make_verifier
-from verifiers.workers import WorkerRunner
+from verifiers.workers import WorkerRunner, unpicklable_reason
 
-
-CONNECT_ERRORS = (RayError, OSError, EOFError, AuthenticationError)
-"""Opening an actor's socket failed: the actor is gone or stuck, or the handshake was refused or cut off."""
 RESTART_POLL_SECONDS = 0.1
 """How often to ask a restarting actor whether it is back (Ray refuses calls to it until its constructor ran)."""
 
@@ -50,12 +48,17 @@ class RayPoolOptions(BaseModel):
     max_restarts: int = Field(default=-1, ge=-1, description="Restarts Ray grants a dead actor (-1 = unlimited).")
     num_cpus: float = Field(default=1.0, gt=0, description="CPUs reserved per actor.")
     batch_size: int = Field(default=1024, ge=1, description="Most items sent to one actor in one call (each call costs ~0.3 ms).")
-    start_timeout: float = Field(default=120.0, gt=0, description="Seconds the actors may take to start.")
+    start_timeout: float = Field(default=120.0, gt=0, description="Seconds the actors may take to start (or restart).")
     max_memory_mb: int | None = Field(default=None, ge=64, description="Address-space limit per worker process.")
     transport: Literal["socket", "ray"] = Field(
         default="socket", description="How batches travel: a socket each actor opens (~14 us a round trip), or Ray actor calls (~0.5 ms)."
     )
     min_chunk: int = Field(default=32, ge=1, description="socket transport: fewest items in a streamed reply (replies halve what is left).")
+    deadline_grace: float = Field(
+        default=60.0, gt=0,
+        description="Driver-side deadline of a sub-batch beyond its items' worst case (each at the per-item timeout); "
+        "past it the actor is deemed unresponsive, replaced, and the sub-batch retried once.",
+    )
 
 
 def ensure_ray(address: str | None = None) -> None:
@@ -92,16 +95,15 @@ class VerifierActor:
         """Where the driver connects: a local socket on the driver's node, TCP from another node."""
         return self.server.open(authkey, tcp=ray.get_runtime_context().get_node_id() != driver_node)
 
-    def verify_columns(self, items: list[Any], completions: list[str]) -> tuple[Columns, int]:
+    def verify_columns(self, items: list[Any], completions: list[str]) -> tuple[Any, int]:
         """Verdict columns for a chunk, and how many worker processes were restarted on it."""
         with self._lock:
             if self.runner is None:
                 with gc_paused():  # the verdicts die before the collector resumes: no pass over them at all
                     return to_columns(self.verifier.verify_batch(items, completions)), 0
             before = self.runner.restarts
-            raws = self.runner.run_raw(items, completions)
-            columns = tuple(map(list, zip(*raws))) if raws else ([], [], [], [])
-            return columns, self.runner.restarts - before  # type: ignore[return-value]
+            columns = self.runner.run_columns(items, completions)
+            return columns, self.runner.restarts - before
 
     def verify(self, payload: bytes) -> bytes:
         """``transport="ray"``: pickled ``(columns, worker restarts)`` for a pickled ``(items, completions)``.
@@ -114,46 +116,66 @@ class VerifierActor:
 
 @dataclass
 class _Job:
-    """A sub-batch on its way through one actor's socket: how many of its items came back, which attempt."""
+    """A sub-batch on one actor: the input indices it covers, how many came back, which attempt, its deadline."""
 
-    sub: range
+    sub: range | list[int]
+    payload: bytes = b""
     attempt: int = 1
     done: int = 0
+    deadline: float = 0.0
+
+
+@dataclass
+class _Call:
+    """One ``verify_batch``: its inputs, the verdicts so far, each slot's queue and the job it has in flight."""
+
+    items: list[Any]
+    completions: list[str]
+    results: list[Verdict | None]
+    queues: list[deque[range]]
+    jobs: dict[int, _Job] = field(default_factory=dict)
 
 
 class RayPool:
-    """Verifies batches on Ray actors; a dead actor's in-flight sub-batch is retried once, then marked ``error``."""
+    """Verifies batches on Ray actors; a sub-batch whose actor dies or hangs is retried once, then marked ``error``."""
 
     def __init__(self, name: str, config: Mapping[str, Any] | None = None, **options: Any):
         self.name = name
         self.options = RayPoolOptions.model_validate(options)
         self.verifier = make_verifier(name, config)
+        self.item_limit = float(self.options.timeout or self.verifier.timeout)
         ensure_ray(self.options.address)
         self._actor_cls = ray.remote(VerifierActor).options(
-            num_cpus=self.options.num_cpus, max_restarts=self.options.max_restarts, max_task_retries=0
+            num_cpus=self.options.num_cpus, max_restarts=self.options.max_restarts, max_task_retries=0,
+            max_concurrency=2,  # `ready` answers while a batch runs (the actor's own lock keeps batches apart)
         )
         self._stats = PoolStats()
         self.actor_restarts = 0
         self.retried_batches = 0
         self.worker_restarts = 0
-        self._unreachable = "could not reach the verifier actor"  # why, after the last failed reconnect
         self._authkey = secrets.token_bytes(32)
         self._node = self._driver_node()
         self.actors = [self._new_actor() for _ in range(self.options.workers)]
-        self.channels: list[Channel | None] = [None] * len(self.actors)
         self._await_ready(self.actors)
-        if self.options.transport == "socket":
-            for slot in range(len(self.actors)):
-                try:
-                    self.channels[slot] = self._connect(slot)
-                except CONNECT_ERRORS as exc:
-                    self.close()
-                    raise RuntimeError(f"cannot reach verifier actor {slot} of {self.name!r} over a socket ({exc}); "
-                                       "transport='ray' sends batches as Ray calls instead") from None
+        self.transport: Transport = self._make_transport()
 
     def _new_actor(self) -> Any:
         o = self.options
         return self._actor_cls.remote(self.verifier, o.timeout, o.start_timeout, o.max_memory_mb, o.min_chunk)
+
+    def _make_transport(self) -> Transport:
+        actor = self.actors.__getitem__
+        if self.options.transport == "ray":
+            return CallTransport(actor)
+        transport = SocketTransport(actor, len(self.actors), self._authkey, self._node, self.options.start_timeout)
+        try:
+            transport.connect_all()
+        except CONNECT_ERRORS as exc:
+            transport.close()
+            self.close()
+            raise RuntimeError(f"cannot reach the verifier actors of {self.name!r} over a socket ({exc}); "
+                               "transport='ray' sends batches as Ray calls instead") from None
+        return transport
 
     def _await_ready(self, actors: list[Any]) -> None:
         try:
@@ -170,9 +192,10 @@ class RayPool:
         """This process's Ray node: actors on it get a local socket, others TCP."""
         return ray.get_runtime_context().get_node_id()
 
-    def _connect(self, slot: int) -> Channel:
-        address = ray.get(self.actors[slot].open_channel.remote(self._authkey, self._node), timeout=self.options.start_timeout)
-        return Channel(address, self._authkey, self.options.start_timeout)
+    @property
+    def channels(self) -> list[Any]:
+        """The socket transport's channels, one per actor (for inspection)."""
+        return getattr(self.transport, "channels", [])
 
     # -- batches
 
@@ -180,43 +203,20 @@ class RayPool:
         if len(items) != len(completions):
             raise ValueError(f"{len(items)} items but {len(completions)} completions")
         start = time.perf_counter()
-        items, completions = list(items), list(completions)
-        results: list[Verdict | None] = [None] * len(items)
-        subs = self._split(len(items))
-        if self.options.transport == "socket":
-            _SocketRun(self, items, completions, results).go(subs)
-        else:
-            self._run_calls(subs, items, completions, results)
-        self._stats.record(results, time.perf_counter() - start)  # type: ignore[arg-type]
-        return results  # type: ignore[return-value]
-
-    def _run_calls(self, subs: list[range], items: list[Any], completions: list[str], results: list[Any]) -> None:
-        """``transport="ray"``: every sub-batch is one Ray actor call."""
-        pending = {}
-        for k, sub in enumerate(subs):
-            pending[self._submit(k % len(self.actors), sub, items, completions)] = (k % len(self.actors), sub, 1)
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            slot, sub, attempt = pending.pop(done[0])
-            try:
-                with gc_paused():  # a thousand fresh objects and no cycles: the collector's passes are pure cost
-                    columns, restarts = pickle.loads(ray.get(done[0]))
-                    verdicts = from_columns(columns)
-            except RayActorError as exc:
-                self.actor_restarts += 1
-                if attempt == 1:  # retried once, on the restarted actor (or a fresh one if Ray will not restart it)
-                    self.retried_batches += 1
-                    if not self._await_restart(slot):
-                        self._replace(slot)
-                    pending[self._submit(slot, sub, items, completions)] = (slot, sub, 2)
-                    continue
-                self._replace(slot)
-                verdicts, restarts = [Verdict.error(died_twice(exc))] * len(sub), 0
-            except RayTaskError as exc:  # a bug in the actor's own code: report it on the items, keep training
-                detail = str(exc).splitlines()[-1] if str(exc) else type(exc).__name__  # the cause's "Type: message"
-                verdicts, restarts = [Verdict.error(failed_batch(detail))] * len(sub), 0
-            self.worker_restarts += restarts
-            results[sub.start : sub.stop] = verdicts
+        n, slots = len(items), len(self.actors)
+        subs = self._split(n)
+        call = _Call(list(items), list(completions), [None] * n, [deque(subs[s::slots]) for s in range(slots)])
+        try:
+            for slot in range(slots):
+                self._next(call, slot)
+            while call.jobs:
+                self._step(call)
+        except BaseException:  # e.g. KeyboardInterrupt: replies still on their way must not reach the next call
+            for slot in call.jobs:
+                self.transport.reset(slot)
+            raise
+        self._stats.record(call.results, time.perf_counter() - start)  # type: ignore[arg-type]
+        return call.results  # type: ignore[return-value]  # every slot is filled when the loop ends
 
     def _split(self, n: int) -> list[range]:
         """Contiguous sub-batches: at least one per actor, none above ``batch_size``."""
@@ -224,17 +224,103 @@ class RayPool:
         size = max(1, -(-n // parts))
         return [range(s, min(n, s + size)) for s in range(0, n, size)]
 
-    def _submit(self, slot: int, sub: range, items: list[Any], completions: list[str]) -> Any:
-        payload = pickle.dumps((items[sub.start : sub.stop], completions[sub.start : sub.stop]), protocol=pickle.HIGHEST_PROTOCOL)
-        return self.actors[slot].verify.remote(payload)
+    def _deadline(self, n: int) -> float:
+        """When a sub-batch with ``n`` items still to answer is overdue: each may take the per-item limit."""
+        return time.monotonic() + self.options.deadline_grace + n * self.item_limit
 
-    def _revive(self, slot: int) -> None:
-        """After a lost socket: wait for Ray to restart the actor (or put a fresh one in its place), reconnect."""
-        self._close_channel(slot)
-        if not self._await_restart(slot):  # out of restarts, or stuck: a fresh actor
-            self._replace(slot)
+    def _next(self, call: _Call, slot: int) -> None:
+        """Start the slot's next queued sub-batch, if any."""
+        call.jobs.pop(slot, None)
+        while call.queues[slot]:
+            job = _Job(call.queues[slot].popleft())
+            job.payload = self._payload(call, job)
+            if len(job.sub):  # else every item of it was unpicklable, and has its verdict
+                self._start(call, slot, job)
+                return
+
+    def _payload(self, call: _Call, job: _Job) -> bytes:
+        """The pickled sub-batch; items that cannot be pickled get their ``error`` here and leave ``job.sub``."""
+        sub = job.sub
+        try:
+            return _dumps(call, sub)
+        except Exception as exc:  # some item cannot cross a process boundary (PicklingError, TypeError, ...)
+            reasons = {i: unpicklable_reason(call.items[i], call.completions[i]) for i in sub}
+            bad = {i for i, why in reasons.items() if why} or set(sub)
+            for i in bad:
+                call.results[i] = Verdict.error(reasons[i] or f"the batch cannot be pickled for a verifier actor: {exc}"[:500])
+            job.sub = [i for i in sub if i not in bad]
+            return _dumps(call, job.sub) if job.sub else b""
+
+    def _start(self, call: _Call, slot: int, job: _Job) -> None:
+        job.deadline = self._deadline(len(job.sub))
+        call.jobs[slot] = job
+        try:
+            self.transport.send(slot, job.payload)
+        except ActorLost as exc:
+            self._lost(call, slot, job, died_twice(exc.cause))
+        except Unreachable as exc:
+            self._fail(call, slot, job, str(exc))
+
+    def _step(self, call: _Call) -> None:
+        """Wait for the next replies (or the nearest deadline), handle them, then every job that is overdue."""
+        wait_s = max(0.0, min(job.deadline for job in call.jobs.values()) - time.monotonic())
+        for slot, event in self.transport.wait(list(call.jobs), wait_s):
+            job = call.jobs[slot]
+            if isinstance(event, Lost):
+                self._lost(call, slot, job, died_twice(event.cause))
+            else:
+                self._answer(call, slot, job, event)
+        now = time.monotonic()
+        for slot, job in list(call.jobs.items()):
+            if now >= job.deadline:
+                self._lost(call, slot, job, self._unresponsive_reason(), unresponsive=True)
+
+    def _answer(self, call: _Call, slot: int, job: _Job, reply: Reply) -> None:
+        self.worker_restarts += reply.worker_restarts
+        if reply.columns is not None:
+            self._place(call, job, from_columns(reply.columns))
+        if reply.error is not None:
+            self._fail(call, slot, job, reply.error)
+        elif job.done >= len(job.sub):
+            self._next(call, slot)
+        else:  # progress: the rest has its full allowance again
+            job.deadline = self._deadline(len(job.sub) - job.done)
+
+    @staticmethod
+    def _place(call: _Call, job: _Job, verdicts: list[Verdict]) -> None:
+        """Put the job's next verdicts at their input positions."""
+        at = job.sub[job.done : job.done + len(verdicts)]
+        if isinstance(at, range):
+            call.results[at.start : at.stop] = verdicts
+        else:
+            for i, verdict in zip(at, verdicts):
+                call.results[i] = verdict
+        job.done += len(verdicts)
+
+    def _lost(self, call: _Call, slot: int, job: _Job, twice: str, unresponsive: bool = False) -> None:
+        """The slot's actor died or hung on ``job``: retry it once on a working actor, then give up with ``twice``."""
+        self.actor_restarts += 1  # actor deaths (or hangs) seen; each was restarted or replaced
+        if job.attempt == 1:
+            if unresponsive or not self._await_restart(slot):
+                self._replace(slot)
+            else:
+                self.transport.reset(slot)
+            self.retried_batches += 1  # counted as it is sent again
+            self._start(call, slot, _Job(job.sub, job.payload, attempt=2))
             return
-        self._reconnect(slot)
+        self._replace(slot)
+        self._fail(call, slot, job, twice)
+
+    def _fail(self, call: _Call, slot: int, job: _Job, reason: str) -> None:
+        """Items of ``job`` not yet answered come back ``error`` with ``reason``; the slot moves on."""
+        self._place(call, job, [Verdict.error(reason)] * (len(job.sub) - job.done))
+        self._next(call, slot)
+
+    def _unresponsive_reason(self) -> str:
+        return (f"verifier actor unresponsive: no answer within the deadline ({self.options.deadline_grace:g}s + "
+                f"{self.item_limit:g}s per item), twice; it was replaced; items not verified")
+
+    # -- actors
 
     def _await_restart(self, slot: int) -> bool:
         """Wait until Ray has restarted the slot's dead actor; False if it will not within ``start_timeout``.
@@ -256,29 +342,15 @@ class RayPool:
                 return False
         return False
 
-    def _reconnect(self, slot: int) -> None:
-        """Open the slot's socket again; on failure it stays closed and its items are reported, not verified."""
-        try:
-            self.channels[slot] = self._connect(slot)
-        except CONNECT_ERRORS as exc:
-            self.channels[slot] = None
-            self._unreachable = f"could not reach the verifier actor ({type(exc).__name__}: {exc})"[:500]
-
     def _replace(self, slot: int) -> None:
-        """Put a fresh actor in ``slot`` (the old one may be out of restarts or failing repeatedly)."""
-        self._close_channel(slot)
-        try:
-            ray.kill(self.actors[slot], no_restart=True)
-        except Exception:  # already gone
-            pass
+        """Put a fresh actor in ``slot`` (the old one is out of restarts, hung, or failing repeatedly), started."""
+        _kill(self.actors[slot])
         self.actors[slot] = self._new_actor()
-        if self.options.transport == "socket":
-            self._reconnect(slot)
-
-    def _close_channel(self, slot: int) -> None:
-        channel, self.channels[slot] = self.channels[slot], None
-        if channel is not None:
-            channel.close()
+        try:
+            ray.get(self.actors[slot].ready.remote(), timeout=self.options.start_timeout)
+        except (RayActorError, GetTimeoutError):  # its first sub-batch fails, and is reported, like any other
+            pass
+        self.transport.reset(slot)
 
     # -- reporting and teardown
 
@@ -286,19 +358,17 @@ class RayPool:
         return {
             **self._stats.summary(),
             "worker_restarts": float(self.worker_restarts),
-            "actor_restarts": float(self.actor_restarts),  # actor deaths seen; each was restarted or replaced
+            "actor_restarts": float(self.actor_restarts),  # actor deaths or hangs seen; each restarted or replaced
             "retried_batches": float(self.retried_batches),
         }
 
     def close(self) -> None:
         """Kill the actors (their worker processes exit with them). Ray itself stays up for its owner."""
-        for slot in range(len(getattr(self, "channels", []))):
-            self._close_channel(slot)
+        transport = getattr(self, "transport", None)
+        if transport is not None:
+            transport.close()
         for actor in getattr(self, "actors", []):
-            try:
-                ray.kill(actor, no_restart=True)
-            except Exception:  # already gone
-                pass
+            _kill(actor)
         self.actors = []
 
     def __enter__(self) -> RayPool:
@@ -308,80 +378,20 @@ class RayPool:
         self.close()
 
 
+def _dumps(call: _Call, sub: range | list[int]) -> bytes:
+    if isinstance(sub, range):
+        batch = (call.items[sub.start : sub.stop], call.completions[sub.start : sub.stop])
+    else:
+        batch = ([call.items[i] for i in sub], [call.completions[i] for i in sub])
+    return pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _kill(actor: Any) -> None:
+    try:
+        ray.kill(actor, no_restart=True)
+    except Exception:  # already gone
+        pass
+
+
 def died_twice(exc: BaseException) -> str:
     return f"the verifier actor died twice on this batch ({type(exc).__name__}); items not verified"
-
-
-class _SocketRun:
-    """One ``verify_batch`` over the actors' sockets: each actor works through its queue of sub-batches, one at
-    a time, streaming replies back; a lost socket means a dead actor: its sub-batch is retried once."""
-
-    def __init__(self, pool: RayPool, items: list[Any], completions: list[str], results: list[Any]):
-        self.pool, self.items, self.completions, self.results = pool, items, completions, results
-        self.jobs: dict[int, _Job] = {}
-        self.queues: list[deque[range]] = []
-
-    def go(self, subs: list[range]) -> None:
-        n = len(self.pool.actors)
-        self.queues = [deque(subs[slot::n]) for slot in range(n)]
-        for slot in range(n):
-            self._next(slot)
-        while self.jobs:
-            conns = {self.pool.channels[slot].conn: slot for slot in self.jobs}  # type: ignore[union-attr]
-            for conn in wait(list(conns)):
-                self._receive(conns[conn])
-
-    def _next(self, slot: int) -> None:
-        """Start the slot's next queued sub-batch, if any."""
-        self.jobs.pop(slot, None)
-        if self.queues[slot]:
-            self._start(slot, _Job(self.queues[slot].popleft()))
-
-    def _start(self, slot: int, job: _Job) -> None:
-        channel = self.pool.channels[slot]
-        if channel is None:  # could not reconnect after a death: try once more now, else report the items
-            self.pool._reconnect(slot)
-            channel = self.pool.channels[slot]
-            if channel is None:
-                self._fail(slot, job, self.pool._unreachable)
-                return
-        self.jobs[slot] = job
-        try:
-            channel.send(self.items[job.sub.start : job.sub.stop], self.completions[job.sub.start : job.sub.stop])
-        except (OSError, EOFError) as exc:
-            self._lost(slot, job, exc)
-
-    def _receive(self, slot: int) -> None:
-        job = self.jobs[slot]
-        try:
-            with gc_paused():  # a hundred fresh objects and no cycles: the collector's passes are pure cost
-                columns, restarts, error = self.pool.channels[slot].recv()  # type: ignore[union-attr]
-                verdicts = from_columns(columns) if columns is not None else []
-        except (OSError, EOFError) as exc:
-            self._lost(slot, job, exc)
-            return
-        self.pool.worker_restarts += restarts
-        at = job.sub.start + job.done
-        self.results[at : at + len(verdicts)] = verdicts
-        job.done += len(verdicts)
-        if error is not None:
-            self._fail(slot, job, error)
-        elif job.done >= len(job.sub):
-            self._next(slot)
-
-    def _lost(self, slot: int, job: _Job, exc: BaseException) -> None:
-        """The actor died (its socket closed): retry the sub-batch once on the restarted actor, then give up."""
-        self.pool.actor_restarts += 1
-        if job.attempt == 1:
-            self.pool._revive(slot)
-            self.pool.retried_batches += 1  # counted as it is sent again, as with Ray calls
-            self._start(slot, _Job(job.sub, attempt=2))
-            return
-        self.pool._replace(slot)
-        self._fail(slot, job, died_twice(exc))
-
-    def _fail(self, slot: int, job: _Job, reason: str) -> None:
-        """Items of ``job`` not yet answered come back ``error`` with ``reason``; the slot moves on."""
-        at = job.sub.start + job.done
-        self.results[at : job.sub.stop] = [Verdict.error(reason)] * (job.sub.stop - at)
-        self._next(slot)

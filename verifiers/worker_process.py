@@ -13,7 +13,7 @@ import time
 from multiprocessing.connection import Connection
 from typing import Any
 
-from verifiers.base import Verifier, gc_paused, safe_verify
+from verifiers.base import Columns, Verifier, add_row, gc_paused, safe_verify
 
 FLUSH_ITEMS = 32
 """A worker sends results in groups of at most this many items ..."""
@@ -74,17 +74,23 @@ def worker_main(conn: Connection, state: Any, payload: bytes, max_memory_mb: int
 
 
 def _verify_chunk(conn: Connection, state: Any, verifier: Verifier, chunk: list[tuple[int, Any, Any]]) -> None:
-    out: list[tuple[int, str, float | None, str, float]] = []
+    """Verify a chunk, sending ``(indices, verdict columns)`` groups (the wire format, see ``verifiers.base``)."""
+    indices, columns = _group()
     oldest = 0.0
     for idx, item, completion in chunk:
         state[1] = time.monotonic()  # start time first: a reader who sees the new index sees its start
         state[0] = idx
         v = safe_verify(verifier, item, completion)
-        if not out:
+        if not indices:
             oldest = time.monotonic()
-        out.append((idx, v.status, v.score, v.reason, v.seconds))
-        if len(out) >= FLUSH_ITEMS or time.monotonic() - oldest >= FLUSH_SECONDS:
-            conn.send(out)
-            out = []
+        indices.append(idx)
+        add_row(columns, v)
+        if len(indices) >= FLUSH_ITEMS or time.monotonic() - oldest >= FLUSH_SECONDS:
+            conn.send((indices, columns))
+            indices, columns = _group()
     state[0] = -1
-    conn.send(out)
+    conn.send((indices, columns))
+
+
+def _group() -> tuple[list[int], Columns]:
+    return [], ([], [], [], [])

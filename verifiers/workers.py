@@ -23,28 +23,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from verifiers.base import TaskItem, Verdict, Verifier
+from verifiers.base import Columns, TaskItem, Verdict, Verifier, from_columns
 from verifiers.pool import PoolStats
 from verifiers.registry import make_verifier
 from verifiers.worker_process import worker_main
 
 START_METHOD = "forkserver"
-
-RawVerdict = tuple[str, "float | None", str, float]
-"""A verdict as ``(status, score, reason, seconds)``: what travels between processes."""
-
-
-def raw(v: Verdict) -> RawVerdict:
-    return (v.status, v.score, v.reason, v.seconds)
-
-
-def from_raw(raws: Sequence[RawVerdict]) -> list[Verdict]:
-    """Rebuild verdicts that our own worker sent as rows (``ray_channel.from_columns`` does the same for an actor's
-    columns). They were made by the Verdict constructors there, so they are not validated again: re-validating
-    cost 2 us per item, a third of a countdown check."""
-    make = Verdict._make
-    return [make(s, x, r, t) for s, x, r, t in raws]
-
 
 class WorkerInitError(RuntimeError):
     """A worker process could not build the verifier (import error, bad config, ...)."""
@@ -186,10 +170,10 @@ class WorkerRunner:
 
     def run(self, items: Sequence[TaskItem], completions: Sequence[Any]) -> list[Verdict]:
         """Verify every pair across the workers; a timed-out or crashed item gets its own masked verdict."""
-        return from_raw(self.run_raw(items, completions))
+        return from_columns(self.run_columns(items, completions))
 
-    def run_raw(self, items: Sequence[TaskItem], completions: Sequence[Any]) -> list[RawVerdict]:
-        """Like ``run``, as plain ``(status, score, reason, seconds)`` tuples (cheap to send on, e.g. from a Ray actor)."""
+    def run_columns(self, items: Sequence[TaskItem], completions: Sequence[Any]) -> Columns:
+        """Like ``run``, as verdict columns (the wire format, cheap to send on, e.g. from a Ray actor)."""
         if len(items) != len(completions):
             raise ValueError(f"{len(items)} items but {len(completions)} completions")
         with self._lock:
@@ -211,12 +195,13 @@ class WorkerRunner:
         return self._workers[i]
 
 
-def _picklable(obj: Any) -> bool:
+def unpicklable_reason(item: Any, completion: Any) -> str | None:
+    """Why ``(item, completion)`` cannot cross a process boundary, or None if it can."""
     try:
-        pickle.dumps(obj)
-    except Exception:
-        return False
-    return True
+        pickle.dumps((item, completion))
+    except Exception as exc:  # PicklingError, TypeError, AttributeError, RecursionError, ...
+        return f"the item or completion cannot be pickled to reach a verifier process: {type(exc).__name__}: {exc}"[:500]
+    return None
 
 
 class _Run:
@@ -226,40 +211,48 @@ class _Run:
         self.runner, self.items, self.completions = runner, items, completions
         self.workers = runner._workers  # the runner's list: replacements show up here too
         n = len(items)
-        self.results: list[RawVerdict | None] = [None] * n
+        self.columns: Columns = ([""] * n, [None] * n, [""] * n, [0.0] * n)  # every slot is filled before go returns
         self.size = max(1, min(runner.chunk_size, math.ceil(n / len(self.workers))))
         self.todo = deque(list(range(s, min(n, s + self.size))) for s in range(0, n, self.size))
 
-    def go(self) -> list[RawVerdict]:
+    def go(self) -> Columns:
         while self.todo or any(w.inflight for w in self.workers):
             for i, w in enumerate(self.workers):
                 # keep a second chunk queued behind the current one, so a worker never waits for the parent
                 while self.todo and len(self.workers[i].inflight) < self.size:
                     self.dispatch(i, self.todo.popleft())
             self.pump()
-        return self.results  # type: ignore[return-value]  # every slot is filled when the loop ends
+        return self.columns
 
-    def send(self, w: _Worker, chunk: list[int]) -> None:
-        w.conn.send([(j, self.items[j], self.completions[j]) for j in chunk])
+    def put(self, idx: int, verdict: Verdict) -> None:
+        statuses, scores, reasons, seconds = self.columns
+        statuses[idx], scores[idx], reasons[idx], seconds[idx] = verdict.status, verdict.score, verdict.reason, verdict.seconds
+
+    def send(self, w: _Worker, chunk: list[int], payload: bytes) -> None:
+        w.conn.send_bytes(payload)
         if not w.inflight:  # an idle worker starts its clock now; a busy one keeps the clock of its current item
             w.active = time.monotonic()
         w.inflight.extend(chunk)
 
     def dispatch(self, i: int, chunk: list[int]) -> None:
         try:
-            self.send(self.workers[i], chunk)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:  # some item cannot cross a process boundary
-            bad = {j for j in chunk if not _picklable((self.items[j], self.completions[j]))} or set(chunk)
+            payload = pickle.dumps([(j, self.items[j], self.completions[j]) for j in chunk], protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:  # some item cannot cross a process boundary (PicklingError, TypeError, RecursionError, ...)
+            reasons = {j: unpicklable_reason(self.items[j], self.completions[j]) for j in chunk}
+            bad = {j for j, why in reasons.items() if why} or set(chunk)
             for j in bad:
-                self.results[j] = raw(Verdict.error(f"the item or completion cannot be pickled for a worker process: {exc}"[:500]))
+                self.put(j, Verdict.error(reasons[j] or f"the chunk cannot be pickled for a worker process: {exc}"[:500]))
             if len(bad) < len(chunk):
                 self.dispatch(i, [j for j in chunk if j not in bad])
+            return
+        try:
+            self.send(self.workers[i], chunk, payload)
         except (OSError, ValueError):  # the worker died while idle: a fresh one gets the chunk instead
             try:
-                self.send(self.runner.replace(i), chunk)
+                self.send(self.runner.replace(i), chunk, payload)
             except (OSError, ValueError) as exc:
                 for j in chunk:
-                    self.results[j] = raw(Verdict.error(f"could not send the item to a verifier worker: {exc}"))
+                    self.put(j, Verdict.error(f"could not send the item to a verifier worker: {exc}"))
 
     def pump(self) -> None:
         rt = self.runner
@@ -284,18 +277,24 @@ class _Run:
                 why = f"the verifier worker {_exit_description(w.proc)} while verifying this item"
                 self.fail_current(i, w, Verdict.error(why))
                 return
-            if isinstance(msg, tuple):  # ("ready", pid) or ("init_error", why)
+            if isinstance(msg[0], str):  # ("ready", pid) or ("init_error", why); results are (indices, columns)
                 if msg[0] == "init_error":
                     self.fail_all(i, w, f"a restarted verifier worker could not build the verifier: {msg[1]}")
                     return
                 w.ready = True
             else:
-                for idx, status, score, reason, seconds in msg:
-                    expected = w.inflight.popleft()
-                    if idx != expected:
-                        raise RuntimeError(f"worker protocol error: got item {idx}, expected {expected}")
-                    self.results[idx] = (status, score, reason, seconds)
+                self.take(w, *msg)
             w.active = time.monotonic()
+
+    def take(self, w: _Worker, indices: list[int], columns: Columns) -> None:
+        """Store a group of results (``indices`` and their verdict columns) from worker ``w``, in its order."""
+        statuses, scores, reasons, seconds = self.columns
+        inflight = w.inflight
+        for idx, status, score, reason, secs in zip(indices, *columns):
+            expected = inflight.popleft()
+            if idx != expected:
+                raise RuntimeError(f"worker protocol error: got item {idx}, expected {expected}")
+            statuses[idx], scores[idx], reasons[idx], seconds[idx] = status, score, reason, secs
 
     def expire(self, i: int, w: _Worker) -> None:
         if not w.ready:
@@ -310,7 +309,7 @@ class _Run:
         idx, _ = w.current()
         if idx not in w.inflight:  # died between items: blame the next one, so a dying worker cannot loop forever
             idx = w.inflight[0]
-        self.results[idx] = raw(verdict)
+        self.put(idx, verdict)
         rest = [j for j in w.inflight if j != idx]
         w.inflight.clear()
         self.runner.replace(i)
@@ -319,7 +318,7 @@ class _Run:
 
     def fail_all(self, i: int, w: _Worker, why: str) -> None:
         for j in w.inflight:
-            self.results[j] = raw(Verdict.error(why))
+            self.put(j, Verdict.error(why))
         w.inflight.clear()
         self.runner.replace(i)
 

@@ -1,9 +1,11 @@
 """The ``ray`` backend on a real local Ray, over both transports (the actors' sockets and Ray calls): batches
-split across actors, per-item timeouts inside actors, and a killed actor's in-flight batch retried once
-(then ``error``), with the counts in ``stats()``."""
+split across actors, per-item timeouts inside actors, a killed or stopped (SIGSTOP) actor's in-flight batch
+retried once (then ``error``), unpicklable items reported alone, with the counts in ``stats()``."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 
@@ -72,6 +74,91 @@ def test_batch_whose_actor_dies_twice_comes_back_as_errors_and_the_pool_recovers
         assert all(v.status == "error" and v.score is None and "died twice" in v.reason for v in verdicts[answered:])
         assert stats["retried_batches"] == 1 and stats["actor_restarts"] == 2 and stats["errors"] == 40 - answered
         assert [v.status for v in pool.verify_batch([ITEM] * 3, ["42", "0", "42"])] == ["correct", "incorrect", "correct"]
+
+
+def actor_pid(pool, slot: int = 0) -> int:
+    """The process of the slot's actor (``ready`` answers even while the actor works on a batch)."""
+    return ray.get(pool.actors[slot].ready.remote(), timeout=120)
+
+
+def gone(pid: int, within: float = 60.0) -> bool:
+    """True once ``pid`` has exited (a zombie counts: it no longer runs), polling up to ``within`` seconds."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def resume(pids: list[int]) -> None:
+    for pid in pids:  # never leave a stopped process behind, whatever the test saw
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_stopped_actor_is_replaced_at_the_deadline_and_its_batch_retried(scripted, transport):
+    with make_pool(scripted, backend="ray", workers=1, timeout=1.0, deadline_grace=3.0, transport=transport) as pool:
+        stopped = actor_pid(pool)
+        os.kill(stopped, signal.SIGSTOP)
+        try:
+            verdicts = pool.verify_batch([ITEM] * 4, ["42", "41", "42", "sleep:0.1"])  # deadline: 3 s + 4 x 1 s
+            stats = pool.stats()
+            assert [v.status for v in verdicts] == ["correct", "incorrect", "correct", "correct"]
+            assert stats["retried_batches"] == 1 and stats["actor_restarts"] == 1 and stats["errors"] == 0
+            assert actor_pid(pool) != stopped and gone(stopped)  # the hung actor was killed, not left behind
+        finally:
+            resume([stopped])
+
+
+def test_an_actor_that_hangs_again_on_the_retry_gives_unresponsive_errors_and_the_pool_recovers(scripted, transport):
+    stopped: list[int] = []
+    with make_pool(scripted, backend="ray", workers=1, timeout=2.0, deadline_grace=3.0, transport=transport) as pool:
+        stopped.append(actor_pid(pool))
+        os.kill(stopped[0], signal.SIGSTOP)
+
+        def stop_the_replacement() -> None:
+            while pool.retried_batches == 0:  # counted once the fresh actor is up and reached, as the retry is sent
+                time.sleep(0.02)
+            stopped.append(actor_pid(pool))
+            os.kill(stopped[1], signal.SIGSTOP)
+
+        thread = threading.Thread(target=stop_the_replacement, daemon=True)
+        thread.start()
+        try:
+            verdicts = pool.verify_batch([ITEM] * 6, ["sleep:1"] * 6)  # 6 s of work: it is stopped well before the end
+            thread.join(timeout=120)
+            stats = pool.stats()
+            assert len(stopped) == 2
+            assert all(v.status == "error" and v.score is None and "verifier actor unresponsive" in v.reason for v in verdicts), verdicts
+            assert stats["retried_batches"] == 1 and stats["actor_restarts"] == 2 and stats["errors"] == 6
+            assert [v.status for v in pool.verify_batch([ITEM] * 2, ["42", "0"])] == ["correct", "incorrect"]
+            assert all(gone(pid) for pid in stopped)
+        finally:
+            resume(stopped)
+
+
+class Unpicklable:
+    """Refuses to be pickled, as a lock or an open file in an item would."""
+
+    def __reduce__(self):
+        raise TypeError("cannot pickle this item")
+
+
+def test_an_unpicklable_item_gets_its_own_error_and_the_others_their_verdicts(scripted, transport):
+    with make_pool(scripted, backend="ray", workers=2, timeout=2.0, batch_size=2, transport=transport) as pool:
+        items = [ITEM, {"answer": Unpicklable()}, ITEM, ITEM, {"answer": "7"}]
+        verdicts = pool.verify_batch(items, ["42", "42", Unpicklable(), "41", "7"])
+        stats = pool.stats()
+    assert [v.status for v in verdicts] == ["correct", "error", "error", "incorrect", "correct"]
+    assert all("cannot be pickled" in v.reason and "TypeError" in v.reason for v in verdicts[1:3])
+    assert stats["errors"] == 2 and stats["retried_batches"] == 0
 
 
 def test_actors_that_cannot_be_placed_fail_with_a_clear_error(scripted):
