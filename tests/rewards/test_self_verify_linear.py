@@ -1,8 +1,8 @@
 """Everything self_verify runs on model text in the trainer process is linear: 1 MB of each hostile shape.
 
-Each case is timed at 128 KB and at 1 MB in the same run (best of three small, two big) and must scale like a linear pass:
-at most RATIO times the small case, plus RATIO times a plain linear pass over the 1 MB text as headroom for
-timer noise. A quadratic parser is ~64x (the old verdict regex took 4 s on 16 KB), far past the bound.
+Each case runs once on 1 MB and eight times on 128 KB (the same amount of text), interleaved so both see the
+same machine load, best of two rounds. A linear parser takes about as long for both (ratio ~1); a quadratic
+one is 8x slower on the 1 MB text (the old verdict regex took 4 s on 16 KB). No wall-clock limit.
 """
 
 import time
@@ -15,7 +15,7 @@ from verifiers.judge_prompt import answer_injects_verdict, normalize
 from verifiers.judge_reply import parse_judgement
 
 SMALL, BIG = 128 * 1024, 1024 * 1024
-RATIO = 16
+RATIO = 4
 
 REPLY_SHAPES = {
     "box then spaces": lambda n: "\\boxed{" + " " * n + "x",
@@ -42,24 +42,22 @@ ANSWER_SHAPES = {
 }
 
 
-def best_of(fn, text, rounds=3):
-    times = []
-    for _ in range(rounds):
-        start = time.perf_counter()
+def seconds(fn, *texts):
+    start = time.perf_counter()
+    for text in texts:
         fn(text)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def linear_pass(text):
-    return text.encode("utf-32").count(b"x")
+    return time.perf_counter() - start
 
 
 def assert_linear(fn, shape):
     small, big = shape(SMALL), shape(BIG)
-    assert len(big) >= 0.9 * BIG
-    t_small, t_big, t_ref = best_of(fn, small), best_of(fn, big, 2), best_of(linear_pass, big)
-    assert t_big <= RATIO * (t_small + t_ref), f"1 MB took {t_big:.3f}s against {t_small:.4f}s for 128 KB (linear pass {t_ref:.4f}s)"
+    assert len(big) >= 0.9 * BIG and len(small) * 8 >= 0.9 * len(big)
+    t_small, t_big = [], []
+    for _ in range(2):
+        t_small.append(seconds(fn, *[small] * 8))
+        t_big.append(seconds(fn, big))
+    ratio = min(t_big) / min(t_small)
+    assert ratio <= RATIO, f"1 MB took {ratio:.1f}x as long as 8 x 128 KB ({min(t_big):.3f}s vs {min(t_small):.3f}s)"
 
 
 @pytest.mark.parametrize("name", sorted(REPLY_SHAPES))
