@@ -9,7 +9,7 @@ from pydantic import Field
 
 from rewards.base import Reward, RewardConfig, completion_text, rows_from_columns
 from verifiers.base import Verdict
-from verifiers.pool import VerifierPool, make_pool
+from verifiers.pool import PoolOptions, VerifierPool
 
 POOL_COUNTERS = frozenset({"calls", "items", "errors", "timeouts", "worker_restarts", "actor_restarts", "retried_batches"})
 """Pool figures that count events: logged per step (since the last log), with a ``_total`` beside each."""
@@ -49,10 +49,10 @@ class VerifierReward(Reward):
 
     @property
     def pool(self) -> VerifierPool:
-        if self._pool is None:
-            pool_options = dict(self.options.get("pool", {}))
-            backend = pool_options.pop("backend", "local")
-            self._pool = make_pool(self.verifier_name(), self.verifier_config(), backend=backend, **pool_options)
+        if self._pool is None:  # options["pool"]: a PoolOptions, or a mapping of its fields
+            options = self.options.get("pool", {})
+            options = options if isinstance(options, PoolOptions) else PoolOptions.model_validate(options)
+            self._pool = options.make(self.verifier_name(), self.verifier_config())
         return self._pool
 
     def verdicts(self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[Verdict]:

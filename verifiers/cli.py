@@ -1,8 +1,10 @@
 """``python -m verifiers``: list the registered verifiers, or verify a JSONL file of completions.
 
 Each input line is a JSON object with ``completion`` plus the task's fields (countdown: ``nums``, ``target``;
-math: ``answer``). Each output line is one verdict ``{status, score, reason, seconds}``, in input order. A bad
-line gets an ``error`` verdict naming its line number; the exit code is non-zero only for usage errors.
+math: ``answer``). Each output line is one verdict ``{status, score, reason, seconds}``, in input order: lines
+are split on ``\n`` only, and a line that cannot be read (not UTF-8, not JSON, too deep, a number too long, not
+an object) gets an ``error`` verdict naming its line number. ``--output`` is written to a temporary file beside
+it that replaces it at the end, and may not be the input. Usage errors exit 2 with one line.
 """
 
 from __future__ import annotations
@@ -11,15 +13,16 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 
 from verifiers.base import Verdict
-from verifiers.pool import POOL_BACKENDS, make_pool
+from verifiers.pool import POOL_BACKENDS, PoolOptions
 from verifiers.registry import VERIFIERS, RegistryError
 
 USAGE_ERROR = 2
@@ -40,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("name", help="registered verifier name (see `list`)")
     v.add_argument("--input", "-i", required=True, type=Path, help="JSONL input, one item per line")
     v.add_argument("--output", "-o", type=Path, help="JSONL verdicts (default: stdout)")
-    v.add_argument("--backend", default="local", help=f"pool backend: {', '.join(POOL_BACKENDS.names())} (default: local)")
-    v.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1), help="worker processes / actors")
+    v.add_argument("--backend", help=f"pool backend: {', '.join(POOL_BACKENDS.names())} (default: {_default('backend')})")
+    v.add_argument("--workers", type=int, help=f"worker processes / actors (default: {_default('workers')})")
     v.add_argument("--timeout", type=float, help="hard per-item timeout in seconds (local and ray backends)")
     v.add_argument("--config", default="{}", help="verifier options as a JSON object, e.g. '{\"timeout\": 3}'")
     v.add_argument("--batch-size", type=int, default=256, help="items per pool call")
@@ -49,6 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--transport", choices=["socket", "ray"], help="ray backend: batches over the actors' sockets (default) or as Ray calls")
     v.add_argument("--no-progress", action="store_true", help="never show the progress bar")
     return parser
+
+
+def _default(option: str) -> Any:
+    return PoolOptions.model_fields[option].default
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,12 +113,20 @@ def list_verifiers(as_json: bool) -> int:
 # --------------------------------------------------------------------------- verify
 
 
-def parse_line(lineno: int, line: str) -> tuple[dict[str, Any], str] | Verdict:
-    """(item, completion) from one input line, or an ``error`` verdict that names the line."""
+def parse_line(lineno: int, raw: bytes) -> tuple[dict[str, Any], str] | Verdict:
+    """(item, completion) from one input line (bytes, without its ``\\n``), or an ``error`` verdict naming the line."""
     try:
-        row = json.loads(line)
+        text = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")  # a byte-order mark may open the file
+    except UnicodeDecodeError as exc:
+        return Verdict.error(f"line {lineno}: not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+    try:
+        row = json.loads(text)
     except json.JSONDecodeError as exc:
         return Verdict.error(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
+    except ValueError as exc:  # e.g. an integer longer than Python's int-string limit
+        return Verdict.error(f"line {lineno}: JSON that cannot be read ({str(exc)[:200]})")
+    except RecursionError:
+        return Verdict.error(f"line {lineno}: JSON nested too deeply to read")
     if not isinstance(row, dict):
         return Verdict.error(f"line {lineno}: expected a JSON object, got {type(row).__name__}")
     if "completion" not in row:
@@ -122,8 +137,14 @@ def parse_line(lineno: int, line: str) -> tuple[dict[str, Any], str] | Verdict:
     return row, completion
 
 
-def _batches(lines: Iterator[str], size: int) -> Iterator[list[tuple[int, str]]]:
-    batch: list[tuple[int, str]] = []
+def read_lines(src: BinaryIO) -> Iterator[bytes]:
+    """The file's lines, split on ``\\n`` only (a lone ``\\r``, form feed or U+2028 stays inside its line)."""
+    for raw in src:  # binary files split on b"\n" and nothing else
+        yield raw[:-1] if raw.endswith(b"\n") else raw
+
+
+def _batches(lines: Iterator[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    batch: list[tuple[int, bytes]] = []
     for lineno, line in enumerate(lines, 1):
         batch.append((lineno, line))
         if len(batch) == size:
@@ -133,7 +154,7 @@ def _batches(lines: Iterator[str], size: int) -> Iterator[list[tuple[int, str]]]
         yield batch
 
 
-def verify_lines(pool: Any, batch: list[tuple[int, str]]) -> list[Verdict]:
+def verify_lines(pool: Any, batch: list[tuple[int, bytes]]) -> list[Verdict]:
     """Verdicts for one batch of numbered lines: bad lines get their error, the rest go through the pool."""
     parsed = [parse_line(n, line) for n, line in batch]
     good = [i for i, p in enumerate(parsed) if not isinstance(p, Verdict)]
@@ -144,6 +165,11 @@ def verify_lines(pool: Any, batch: list[tuple[int, str]]) -> list[Verdict]:
     return out
 
 
+def encode_verdict(verdict: Verdict) -> bytes:
+    """One output line. A lone surrogate (from a ``\\ud800`` escape in the input) is written as its JSON escape."""
+    return (verdict.model_dump_json() + "\n").encode("utf-8", "backslashreplace")
+
+
 def _count_lines(path: Path) -> int:
     with path.open("rb") as f:
         return sum(1 for _ in f)
@@ -152,48 +178,95 @@ def _count_lines(path: Path) -> int:
 def _open_pool(args: argparse.Namespace) -> Any:
     try:
         config = json.loads(args.config)
-    except json.JSONDecodeError as exc:
-        raise UsageError(f"--config is not valid JSON: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:
+        raise UsageError(f"--config is not valid JSON: {getattr(exc, 'msg', exc)}") from None
     if not isinstance(config, dict):
         raise UsageError("--config must be a JSON object")
-    options: dict[str, Any] = {"workers": args.workers}
-    if args.timeout is not None:
-        options["timeout"] = args.timeout
-    if args.address is not None:
-        options["address"] = args.address
-    if args.transport is not None:
-        options["transport"] = args.transport
-    if args.backend == "inprocess":  # runs in this process: no workers, no hard timeout
-        if args.timeout is not None:
-            print("warning: --timeout is not enforced by the inprocess backend", file=sys.stderr)
-        options = {}
+    given = {k: getattr(args, k) for k in ("backend", "workers", "timeout", "address", "transport") if getattr(args, k) is not None}
     try:
-        return make_pool(args.name, config, backend=args.backend, **options)
+        options = PoolOptions(**given)
+    except ValidationError as exc:
+        raise UsageError(f"invalid pool options: {_one_line(exc)}") from None
+    if options.backend == "inprocess" and options.timeout is not None:
+        print("warning: --timeout is not enforced by the inprocess backend", file=sys.stderr)
+    try:
+        return options.make(args.name, config)
     except RegistryError as exc:
         raise UsageError(str(exc)) from None
     except ValidationError as exc:
-        raise UsageError(f"invalid options for {args.name!r} on backend {args.backend!r}:\n{exc}") from None
+        raise UsageError(f"invalid options for {args.name!r} on backend {options.backend!r}: {_one_line(exc)}") from None
+    except RuntimeError as exc:  # e.g. a verifier that cannot be built in a worker, actors that cannot start
+        raise UsageError(f"cannot start the {options.backend} pool for {args.name!r}: {exc}") from None
+
+
+def _one_line(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
+
+
+def check_paths(source: Path, output: Path | None) -> None:
+    """Refuse, in one line each, an input that cannot be read and an output that would lose data."""
+    if not source.exists():
+        raise UsageError(f"input file {str(source)!r} does not exist")
+    if source.is_dir():
+        raise UsageError(f"input {str(source)!r} is a directory, not a file")
+    if output is None:
+        return
+    if output.is_dir():
+        raise UsageError(f"output {str(output)!r} is a directory; give a file path")
+    if not output.resolve().parent.is_dir():
+        raise UsageError(f"the folder of output {str(output)!r} does not exist")
+    if output.resolve() == source.resolve() or (output.exists() and os.path.samefile(output, source)):
+        raise UsageError(f"output {str(output)!r} is the input file; write the verdicts to another file")
+
+
+@contextmanager
+def replaced_on_success(output: Path) -> Iterator[BinaryIO]:
+    """A temporary file beside ``output`` that takes its place only once the block ends without an error."""
+    target = output.resolve()  # through a symlink: the file it points to is the one replaced
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
+    except OSError as exc:
+        raise UsageError(f"cannot write in {str(target.parent)!r}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, target.stat().st_mode & 0o7777 if target.exists() else 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        with suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def verify_file(args: argparse.Namespace) -> int:
-    if not args.input.is_file():
-        raise UsageError(f"input file {str(args.input)!r} does not exist")
-    if args.batch_size < 1 or args.workers < 1:
+    check_paths(args.input, args.output)
+    if args.batch_size < 1 or (args.workers is not None and args.workers < 1):
         raise UsageError("--batch-size and --workers must be at least 1")
     _check_name(args.name)
-    total = _count_lines(args.input)
+    try:
+        total = _count_lines(args.input)
+        src = args.input.open("rb")
+    except OSError as exc:
+        raise UsageError(f"cannot read input {str(args.input)!r}: {exc.strerror}") from None
     from tqdm import tqdm
 
     with ExitStack() as stack:
-        src: TextIO = stack.enter_context(args.input.open(encoding="utf-8", errors="replace"))
-        dst: TextIO = stack.enter_context(args.output.open("w", encoding="utf-8")) if args.output else sys.stdout
+        stack.enter_context(src)
+        dst: BinaryIO = stack.enter_context(replaced_on_success(args.output)) if args.output else sys.stdout.buffer
         pool = stack.enter_context(_open_pool(args))
         bar = stack.enter_context(
             tqdm(total=total, unit="item", file=sys.stderr, disable=args.no_progress or total < PROGRESS_MIN_LINES)
         )
-        for batch in _batches((line.rstrip("\n") for line in src), args.batch_size):
-            for verdict in verify_lines(pool, batch):
-                dst.write(verdict.model_dump_json() + "\n")
+        for batch in _batches(read_lines(src), args.batch_size):
+            dst.write(b"".join(encode_verdict(v) for v in verify_lines(pool, batch)))
             dst.flush()
             bar.update(len(batch))
     return 0

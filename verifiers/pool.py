@@ -2,7 +2,8 @@
 
 ``make_pool`` picks a backend by name. ``inprocess`` calls the verifier directly and is meant for tests of
 pure logic; ``local`` (process workers with hard per-item timeouts) and ``ray`` (actors hosting such workers)
-are the backends for real use.
+are the backends for real use. ``PoolOptions`` holds how a pool is chosen, with its defaults, once: the
+trainer config, the rewards and the CLI all build pools through it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from verifiers.base import TaskItem, Verdict
-from verifiers.registry import Registry, make_verifier
+from verifiers.registry import Registry, RegistryError, make_verifier
 
 
 class PoolStats:
@@ -101,6 +104,61 @@ POOL_BACKENDS = Registry(
 )
 
 
-def make_pool(name: str, config: Mapping[str, Any] | None = None, backend: str = "inprocess", **options: Any) -> VerifierPool:
-    """Build a pool serving verifier ``name`` on ``backend`` (options: workers, timeout, address, ...)."""
-    return POOL_BACKENDS.get(backend)(name, config, **options)
+RAY_ONLY = ("address", "transport")
+
+
+class PoolOptions(BaseModel):
+    """How verifier calls are served: the backend and its common options, each default held here once.
+
+    ``make`` builds the pool, passing each backend only the options it takes; ``backend_options`` carries the
+    rest of a backend's own options (``LocalPoolOptions``, ``RayPoolOptions``), which that backend validates.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    backend: str = Field(default="ray", description="ray (Ray actors), local (worker processes), or inprocess (tests only: no hard timeouts).")
+    workers: int = Field(default=2, ge=1, description="Worker processes (local) or Ray actors (ray); inprocess ignores it.")
+    timeout: float | None = Field(default=None, gt=0, description="Hard per-item timeout (s); None = the verifier's own. inprocess ignores it.")
+    address: str | None = Field(default=None, description="ray: the cluster to join ('auto' or host:port); None = start Ray locally.")
+    transport: Literal["socket", "ray"] = Field(default="socket", description="ray: batches over a socket each actor opens, or as Ray actor calls.")
+    backend_options: dict[str, Any] = Field(
+        default_factory=dict, description="The chosen backend's further options (e.g. ray: batch_size, deadline_grace), validated by it."
+    )
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, name: str) -> str:
+        try:
+            POOL_BACKENDS.entry(name)
+        except RegistryError as exc:
+            raise ValueError(str(exc)) from None
+        return name
+
+    @model_validator(mode="after")
+    def _options_fit_the_backend(self) -> PoolOptions:
+        misplaced = [f for f in RAY_ONLY if f in self.model_fields_set and self.backend != "ray"]
+        if misplaced:
+            raise ValueError(f"{', '.join(misplaced)}: only for the ray backend, not {self.backend!r}")
+        return self
+
+    def backend_kwargs(self) -> dict[str, Any]:
+        """The keyword options that ``make_pool`` passes to the chosen backend."""
+        if self.backend == "inprocess":
+            return dict(self.backend_options)
+        kwargs: dict[str, Any] = {"workers": self.workers}
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        if self.backend == "ray":
+            kwargs["transport"] = self.transport
+            if self.address is not None:
+                kwargs["address"] = self.address
+        return {**kwargs, **self.backend_options}
+
+    def make(self, name: str, config: Mapping[str, Any] | None = None) -> VerifierPool:
+        """A pool serving verifier ``name`` (built with ``config``) as these options say."""
+        return make_pool(name, config, backend=self.backend, **self.backend_kwargs())
+
+
+def make_pool(name: str, config: Mapping[str, Any] | None = None, backend: str | None = None, **options: Any) -> VerifierPool:
+    """Build a pool serving verifier ``name`` on ``backend`` (default: ``PoolOptions``'s) with that backend's options."""
+    return POOL_BACKENDS.get(backend or PoolOptions.model_fields["backend"].default)(name, config, **options)

@@ -104,3 +104,115 @@ def test_usage_errors_exit_2_with_a_message(tmp_path: Path, capsys, args, messag
     captured = capsys.readouterr()
     assert captured.out == ""
     assert re.search(message, captured.err, flags=re.S), captured.err
+
+
+# --------------------------------------------------------------------------- hostile input files: nothing lost
+
+GOOD_LINE = json.dumps(GOOD).encode()
+WRONG_LINE = json.dumps(WRONG).encode()
+DEEP = b'{"completion": "x", "nums": ' + b"[" * 200_000 + b"]" * 200_000 + b', "target": 1}'
+HOSTILE_FILES = {
+    # name: (file bytes, expected statuses, substring of the reason of each error line, by line number)
+    "lone CR inside a line": (GOOD_LINE + b"\r" + WRONG_LINE + b"\n" + GOOD_LINE + b"\n", ["error", "correct"], {1: "not valid JSON"}),
+    "raw CR in a string": (GOOD_LINE + b'\n{"completion": "a\rb", "nums": [1], "target": 1}\n' + WRONG_LINE + b"\n",
+                           ["correct", "error", "incorrect"], {2: "Invalid control character"}),
+    "CRLF line ends": (GOOD_LINE + b"\r\n" + WRONG_LINE + b"\r\n", ["correct", "incorrect"], {}),
+    "binary garbage": (GOOD_LINE + b"\n\x00\xff\xfe\x80binary\x00\n" + GOOD_LINE + b"\n", ["correct", "error", "correct"], {2: "not UTF-8 (byte 0xff"}),
+    "latin-1 text": (b'{"completion": "caf\xe9", "nums": [1], "target": 1}\n' + GOOD_LINE + b"\n", ["error", "correct"], {1: "not UTF-8"}),
+    "5,000-digit integer": (GOOD_LINE + b'\n{"completion": "x", "nums": [1' + b"0" * 5000 + b'], "target": 1}\n' + GOOD_LINE,
+                            ["correct", "error", "correct"], {2: "cannot be read"}),
+    "deeply nested JSON": (WRONG_LINE + b"\n" + DEEP + b"\n" + GOOD_LINE + b"\n", ["incorrect", "error", "correct"], {2: "nested too deeply"}),
+    "JSON that is not an object": (b'[1, 2]\n"text"\n42\nnull\n' + GOOD_LINE + b"\n", ["error"] * 4 + ["correct"],
+                                   {1: "got list", 2: "got str", 3: "got int", 4: "got NoneType"}),
+    "missing and mistyped fields": (b'{"nums": [1], "target": 1}\n{"completion": 7}\n{"completion": "<answer>1</answer>"}\n' + GOOD_LINE,
+                                    ["error", "error", "error", "correct"], {1: "missing the 'completion' field", 2: "must be a string", 3: "nums"}),
+    "empty and blank lines, no final newline": (b"\n   \n" + GOOD_LINE + b"\n\n" + WRONG_LINE, ["error", "error", "correct", "error", "incorrect"],
+                                                {1: "not valid JSON", 2: "not valid JSON", 4: "not valid JSON"}),
+    "Unicode line separators inside strings": (
+        json.dumps({**WRONG, "completion": "a\u2028b\u2029c\x85d\x0ce\x0bf" + WRONG["completion"]}, ensure_ascii=False).encode() + b"\n" + GOOD_LINE + b"\n",
+        ["incorrect", "correct"], {}),
+    "byte-order mark and a lone surrogate": (b"\xef\xbb\xbf" + GOOD_LINE + b'\n{"completion": "\\ud800", "nums": [1], "target": 1}\n',
+                                             ["correct", "incorrect"], {}),
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE_FILES))
+def test_every_input_line_gets_exactly_one_verdict_whatever_its_bytes(tmp_path: Path, name: str):
+    data, statuses, reasons = HOSTILE_FILES[name]
+    src, dst = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    src.write_bytes(data)
+    assert main(["verify", "countdown", "-i", str(src), "-o", str(dst), "--backend", "inprocess", "--batch-size", "2"]) == 0
+    got = [json.loads(line) for line in dst.read_bytes().decode("utf-8").split("\n")[:-1]]  # strict UTF-8, valid JSON
+    assert [v["status"] for v in got] == statuses
+    for lineno, fragment in reasons.items():
+        assert got[lineno - 1]["score"] is None and fragment in got[lineno - 1]["reason"], got[lineno - 1]
+        if fragment != "nums":  # a missing task field is the verifier's finding, not the line's
+            assert got[lineno - 1]["reason"].startswith(f"line {lineno}: ")
+
+
+def test_hostile_lines_through_the_real_command_and_worker_processes(tmp_path: Path):
+    src = tmp_path / "in.jsonl"
+    files = sorted(HOSTILE_FILES.values(), key=lambda f: not f[0].startswith(b"\xef\xbb\xbf"))  # the mark opens the file
+    src.write_bytes(b"".join(data if data.endswith(b"\n") else data + b"\n" for data, _, _ in files))
+    expected = [s for _, statuses, _ in files for s in statuses]
+    out = subprocess.run([sys.executable, "-m", "verifiers", "verify", "countdown", "-i", str(src), "--backend", "local", "--workers", "1"],
+                         capture_output=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert [json.loads(line)["status"] for line in out.stdout.decode("utf-8").split("\n")[:-1]] == expected
+
+
+def test_output_replaces_the_file_only_at_the_end_and_leaves_no_temporary(tmp_path: Path):
+    src, dst = write(tmp_path / "in.jsonl", [GOOD, WRONG]), tmp_path / "out.jsonl"
+    dst.write_text("old verdicts\n")
+    dst.chmod(0o640)
+    assert main(["verify", "countdown", "-i", str(src), "-o", str(dst), "--backend", "inprocess", "--config", '{"colour": 1}']) == 2
+    assert dst.read_text() == "old verdicts\n" and sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"]
+    assert main(["verify", "countdown", "-i", str(src), "-o", str(dst), "--backend", "inprocess"]) == 0
+    assert [v["status"] for v in verdicts(dst.read_text())] == ["correct", "incorrect"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.jsonl", "out.jsonl"] and dst.stat().st_mode & 0o777 == 0o640
+
+
+def _same_path(tmp: Path, src: Path) -> Path:
+    return src
+
+
+def _symlink(tmp: Path, src: Path) -> Path:
+    (tmp / "link.jsonl").symlink_to(src)
+    return tmp / "link.jsonl"
+
+
+def _hard_link(tmp: Path, src: Path) -> Path:
+    (tmp / "hard.jsonl").hardlink_to(src)
+    return tmp / "hard.jsonl"
+
+
+def _dotted(tmp: Path, src: Path) -> Path:
+    (tmp / "sub").mkdir()
+    return tmp / "sub" / ".." / src.name
+
+
+@pytest.mark.parametrize("alias", [_same_path, _symlink, _hard_link, _dotted], ids=["same path", "symlink", "hard link", "dotted path"])
+def test_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path: Path, capsys, alias):
+    src = write(tmp_path / "in.jsonl", [GOOD, WRONG])
+    before = src.read_bytes()
+    assert main(["verify", "countdown", "-i", str(src), "-o", str(alias(tmp_path, src)), "--backend", "inprocess"]) == 2
+    err = capsys.readouterr().err
+    assert src.read_bytes() == before
+    assert err.count("\n") == 1 and "is the input file" in err
+
+
+@pytest.mark.parametrize(
+    ("make_args", "message"),
+    [
+        (lambda t, src: ["-i", str(t / "missing.jsonl")], "input file .*missing.jsonl' does not exist"),
+        (lambda t, src: ["-i", str(t)], "is a directory, not a file"),
+        (lambda t, src: ["-i", str(src), "-o", str(t / "no" / "such" / "out.jsonl")], "the folder of output .* does not exist"),
+        (lambda t, src: ["-i", str(src), "-o", str(t)], "output .* is a directory"),
+    ],
+    ids=["missing input", "input is a folder", "output in a missing folder", "output is a folder"],
+)
+def test_bad_paths_get_one_line_and_exit_2(tmp_path: Path, capsys, make_args, message):
+    src = write(tmp_path / "in.jsonl", [GOOD])
+    assert main(["verify", "countdown", *make_args(tmp_path, src), "--backend", "inprocess"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1 and re.search(message, captured.err), captured.err

@@ -59,3 +59,41 @@ def test_local_pool_rejects_unknown_options(scripted):
 def test_verifier_config_is_validated(scripted):
     with pytest.raises(ValidationError, match="colour"):
         make_pool(scripted, {"colour": "red"}, backend="local")
+
+
+def test_pool_options_hold_the_defaults_once_and_pass_each_backend_only_its_own():
+    from verifiers.pool import PoolOptions
+
+    default = PoolOptions()
+    assert (default.backend, default.workers, default.timeout, default.transport) == ("ray", 2, None, "socket")
+    assert default.backend_kwargs() == {"workers": 2, "transport": "socket"}
+    local = PoolOptions(backend="local", workers=3, timeout=1.5, backend_options={"chunk_size": 8})
+    assert local.backend_kwargs() == {"workers": 3, "timeout": 1.5, "chunk_size": 8}
+    assert PoolOptions(backend="inprocess", workers=3).backend_kwargs() == {}
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"backend": "threads"}, "unknown verifier pool backend 'threads'.*inprocess, local, ray"),
+        ({"backend": "local", "transport": "ray"}, "transport: only for the ray backend, not 'local'"),
+        ({"backend": "inprocess", "address": "auto"}, "address: only for the ray backend"),
+        ({"workers": 0}, "workers"),
+        ({"wokers": 2}, "wokers"),
+        ({"transport": "carrier-pigeon"}, "'socket' or 'ray'"),
+    ],
+)
+def test_pool_options_refuse_what_no_backend_takes(fields, message):
+    from verifiers.pool import PoolOptions
+
+    with pytest.raises(ValidationError, match=message):
+        PoolOptions(**fields)
+
+
+def test_pool_options_build_the_pool_and_backend_options_are_checked_by_the_backend(scripted):
+    from verifiers.pool import PoolOptions
+
+    with PoolOptions(backend="local", workers=1, timeout=0.5).make(scripted) as pool:
+        assert [v.status for v in pool.verify_batch([ITEM] * 2, ["42", "spin"])] == ["correct", "timeout"]
+    with pytest.raises(ValidationError, match="min_chunk"):
+        PoolOptions(backend="local", backend_options={"min_chunk": 4}).make(scripted)
