@@ -147,7 +147,8 @@ def test_cli_without_lean_gives_guard_verdicts_errors_and_one_hint(tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     env = {**os.environ, "PATH": str(tmp_path / "empty-bin"), "HOME": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "verifiers", "verify", "lean", "-i", str(path), "--workers", "2"],
+    done = subprocess.run([sys.executable, "-m", "verifiers", "verify", "lean", "-i", str(path), "--workers", "2",
+                           "--backend", "local"],
                           capture_output=True, text=True, env=env, timeout=300, cwd=Path(__file__).parents[2])
     assert done.returncode == 0, done.stderr
     statuses = [json.loads(line)["status"] for line in done.stdout.splitlines()]

@@ -9,7 +9,6 @@ Without a toolchain the guards still give their ``incorrect`` verdicts; other it
 
 from __future__ import annotations
 
-import multiprocessing
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -64,16 +63,22 @@ class LeanVerifier(Verifier):
     needs: ClassVar[Needs] = Needs(lean=True)
     default_timeout: ClassVar[float] = 750.0
     """Backstop for the pool's worker kill; Lean's own deadlines (header_timeout, proof_timeout) come first."""
+    _announce: bool = True
+    """Whether this instance may print the install hint: not a copy unpickled in a worker or a Ray actor."""
 
     def __init__(self, config: LeanConfig | Mapping[str, Any] | None = None):
         super().__init__(config)
         self._backend: Any = None
         self._missing: str | None = None
-        if self.config.backend == "repl" and not _hint_shown and multiprocessing.parent_process() is None:
+        if self._announce and self.config.backend == "repl" and not _hint_shown:
             try:  # cheap PATH look-ups: tell the person at the terminal now, not once per worker later
                 runnable(self.config)
             except ToolchainMissing as exc:
                 _show_hint_once(str(exc))
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self._announce = False  # a copy sent to a worker or actor: the process that built it has told the user
+        super().__setstate__(state)
 
     @property
     def timeout(self) -> float:
@@ -129,7 +134,8 @@ class LeanVerifier(Verifier):
             toolchain = runnable(self.config)
         except ToolchainMissing as exc:
             self._missing = f"no Lean toolchain: {exc.reason}; see docs/lean.md"
-            _show_hint_once(str(exc))
+            if self._announce:
+                _show_hint_once(str(exc))
             return None
         from verifiers.lean.runner import ReplBackend
 
@@ -147,8 +153,8 @@ class LeanVerifier(Verifier):
 
 
 def _show_hint_once(reason: str) -> None:
-    """Print the install hint on stderr once, from the main process only (workers report it in verdicts)."""
+    """Print the install hint on stderr once per process (copies in workers report it in verdicts instead)."""
     global _hint_shown
-    if not _hint_shown and multiprocessing.parent_process() is None:
+    if not _hint_shown:
         _hint_shown = True
         print(f"warning: lean verifier: {reason}", file=sys.stderr)
