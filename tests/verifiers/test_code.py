@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -234,3 +236,22 @@ def test_config_is_validated_and_verifier_pickles():
     clone = pickle.loads(pickle.dumps(v))
     assert clone.config == v.config and clone.timeout == 16.0
     assert v.needs.sandbox
+
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the linear_time helper
+from linear_time import assert_linear  # noqa: E402
+
+FENCE_SHAPES = {  # 1 MB of each: every one was quadratic (or worse) under the old regex extraction
+    "backticks": "```",
+    "backticks and spaces": "``` ",
+    "open python fences": "```python ",
+    "empty blocks": "```\n",
+    "python blocks": "```python\nx\n",
+    "unclosed python": "```python\n" + "x = 1 ",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(FENCE_SHAPES))
+def test_extract_code_is_linear(shape):
+    unit = FENCE_SHAPES[shape]
+    assert_linear(extract_code, lambda n: unit * max(1, n // len(unit)))

@@ -18,20 +18,49 @@ from verifiers.base import TaskItem, Verdict
 
 Scoring = Literal["all", "fraction"]
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.DOTALL)
-_OPEN_FENCE = re.compile(r"```[ \t]*(?:python3?|py)\b[^\n]*\n", re.IGNORECASE)
+_LANG = re.compile(r"[ \t]*([A-Za-z0-9_+-]*)")
+_PYTHON = {"python", "python3", "py"}
+_OPEN_PYTHON = re.compile(r"[ \t]*(?:python3?|py)\b", re.IGNORECASE)
 
 
 def extract_code(text: str) -> str:
-    """The last fenced python block; else the last fenced block; else an unclosed python block; else the text."""
-    blocks = _FENCE.findall(text)
-    python = [body for lang, body in blocks if lang.lower() in ("python", "python3", "py")]
-    if python or blocks:
-        return (python or [b for _, b in blocks])[-1].strip("\n")
-    opened = list(_OPEN_FENCE.finditer(text))
-    if opened:  # a generation cut off before its closing fence
-        return text[opened[-1].end():].strip("\n")
+    """The last fenced python block; else the last fenced block; else an unclosed python block; else the text.
+
+    A fence is a line part starting with three backticks, an optional language, and a newline; its block ends at
+    the next three backticks. One left-to-right scan with ``str.find``: linear in the text, whatever its shape.
+    """
+    blocks, pos = [], 0
+    while (start := text.find("```", pos)) >= 0:
+        header_end = text.find("\n", start + 3)
+        if header_end < 0:
+            break
+        close = text.find("```", header_end + 1)
+        if close < 0:
+            break
+        lang = _LANG.match(text, start + 3, header_end).group(1).lower()
+        blocks.append((lang, text[header_end + 1 : close]))
+        pos = close + 3
+    if blocks:
+        python = [body for lang, body in blocks if lang in _PYTHON]
+        return (python or [body for _, body in blocks])[-1].strip("\n")
+    opened = _last_open_python(text)
+    if opened is not None:  # a generation cut off before its closing fence
+        return text[opened:].strip("\n")
     return text.strip("\n")
+
+
+def _last_open_python(text: str) -> int | None:
+    """Where the body of the last ```python fence (with a newline after it) starts, or None."""
+    found, pos, line_end = None, 0, -1
+    while (start := text.find("```", pos)) >= 0:
+        if start + 3 > line_end:  # one newline search per line, however many fences it holds
+            line_end = text.find("\n", start + 3)
+            if line_end < 0:
+                break
+        if _OPEN_PYTHON.match(text, start + 3, line_end):
+            found = line_end + 1
+        pos = start + 1  # fences may overlap: "````python" holds one at its second backtick
+    return found
 
 
 @dataclass(frozen=True)
