@@ -264,3 +264,10 @@ def test_a_relative_repl_command_works_in_the_sandbox(monkeypatch):
         assert verifier.verify(ITEM, proof()).status == "correct"
     finally:
         verifier.close()
+
+
+def test_the_ray_pool_serves_lean_with_its_repl_pool(ray_session, tmp_path):
+    config = {"repl_command": [sys.executable, STANDIN], "proof_timeout": 2.0}
+    with make_pool("lean", config, backend="ray", workers=1) as pool:
+        verdicts = pool.verify_batch([ITEM] * 3, [proof(), proof("STANDIN_HANG"), proof()])
+    assert [v.status for v in verdicts] == ["correct", "incorrect", "correct"], verdicts
