@@ -26,7 +26,7 @@ class Strict(BaseModel):
 class ModelOptions(Strict):
     """Which policy to train."""
 
-    name_or_path: str = Field(default="smollm2-135m", description="Embedded model name, HF model id, or local checkpoint folder.")
+    name_or_path: str = Field(default="smollm2-135m", min_length=1, description="Embedded model name, HF model id, or local checkpoint folder.")
     dtype: Literal["float32", "bfloat16", "float16", "auto"] = Field(default="float32", description="Weights dtype for training.")
 
 
@@ -105,7 +105,7 @@ class RunConfig(Strict):
     """The whole, validated run configuration."""
 
     seed: int = Field(default=0, description="Seed of the trainer, the data order and sampling.")
-    run_dir: str = Field(description="The run directory (config.yaml sets it from task, reward and time).")
+    run_dir: str = Field(min_length=1, description="The run directory (config.yaml sets it from task, reward and time).")
     task: SerializeAsAny[TaskConfig] = Field(description="The task node, validated by the chosen task's Config.")
     reward: SerializeAsAny[BaseModel] = Field(description="The reward node, validated by the chosen reward's Config.")
     model: ModelOptions = Field(default_factory=ModelOptions, description="The policy to train.")

@@ -106,9 +106,8 @@ def _check_batch_sizes(cfg: Any) -> str | None:
     completions = t.prompts_per_step * t.num_generations
     gas = t.gradient_accumulation_steps
     if completions % gas:
-        valid = [d for d in range(1, completions + 1) if completions % d == 0]
         return (f"trainer.gradient_accumulation_steps: {gas} does not divide the {completions} completions of a step "
-                f"(trainer.prompts_per_step * trainer.num_generations); valid choices: {', '.join(map(str, valid))}")
+                f"(trainer.prompts_per_step * trainer.num_generations); valid choices: {_divisors(completions)}")
     global_batch = completions // gas * int(os.environ.get("WORLD_SIZE", "1") or 1)
     gen_batch, per_gen = t.grpo.get("generation_batch_size"), t.grpo.get("steps_per_generation")
     if gen_batch is not None and per_gen is not None:
@@ -126,6 +125,12 @@ def _check_batch_sizes(cfg: Any) -> str | None:
     return None
 
 
+def _divisors(n: int, most: int = 10_000) -> str:
+    if n > most:
+        return f"the divisors of {n}"
+    return ", ".join(str(d) for d in range(1, n + 1) if n % d == 0)
+
+
 def _check_grpo_keys(cfg: Any) -> str | None:
     keys = list(cfg.trainer.grpo)
     if not keys:
@@ -134,10 +139,29 @@ def _check_grpo_keys(cfg: Any) -> str | None:
         if key in GRPO_SET_BY:
             return f"trainer.grpo.{key}: set by {GRPO_SET_BY[key]}; use that instead"
     fields = grpo_fields()
-    for key in keys:
+    for key, value in cfg.trainer.grpo.items():
         if key not in fields:
             return f"trainer.grpo.{key}: not a field of TRL's GRPOConfig; {_close_fields(key, fields)}"
+        problem = _type_problem(value, fields[key])
+        if problem:
+            return f"trainer.grpo.{key}: {problem}"
     return None
+
+
+def _type_problem(value: Any, default: Any) -> str | None:
+    """A value whose type cannot be the field's, judged by the type of TRL's default (None or lists: any)."""
+    if value is None or default is None or isinstance(default, (list, dict, tuple)):
+        return None
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, (int, float)):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)  # TRL takes 0.1 for warmup_steps
+    elif isinstance(default, str):
+        ok = isinstance(value, str)
+    else:
+        return None
+    kind = "number" if isinstance(default, (int, float)) and not isinstance(default, bool) else type(default).__name__
+    return None if ok else f"should be a {kind} like TRL's default {default!r} (got {value!r})"
 
 
 def _close_fields(key: str, fields: list[str]) -> str:
@@ -148,8 +172,12 @@ def _close_fields(key: str, fields: list[str]) -> str:
     return f"did you mean: {', '.join(named)}?"
 
 
-def grpo_fields() -> list[str]:
-    """The field names of the installed TRL's GRPOConfig that ``trainer.grpo`` may set."""
+def grpo_fields() -> dict[str, Any]:
+    """The fields of the installed TRL's GRPOConfig that ``trainer.grpo`` may set, with their defaults."""
     from trl.trainer.grpo_config import GRPOConfig
 
-    return sorted(f.name for f in dataclasses.fields(GRPOConfig) if f.init and f.name not in GRPO_SET_BY)
+    out = {}
+    for f in dataclasses.fields(GRPOConfig):
+        if f.init and f.name not in GRPO_SET_BY:
+            out[f.name] = f.default if f.default is not dataclasses.MISSING else None
+    return out

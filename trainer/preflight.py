@@ -34,7 +34,7 @@ def default_choices(conf_dir: Path = CONF_DIR) -> dict[str, str]:
 def split_argv(argv: list[str]) -> tuple[list[str], bool, bool]:
     """(overrides, multirun, info): the ``key=value`` overrides, whether ``-m`` was given, and whether an
     informational Hydra flag (``--help``, ``--cfg job``) was."""
-    overrides = [a for a in argv if "=" in a and not a.startswith("-")]
+    overrides = [a for a in argv if ("=" in a or a.startswith("~")) and not a.startswith("-")]
     multirun = any(a in ("-m", "--multirun") for a in argv)
     info = any(a.split("=")[0] in INFO_FLAGS for a in argv)
     return overrides, multirun, info
@@ -71,7 +71,8 @@ def check_choices(overrides: list[str], conf_dir: Path = CONF_DIR) -> None:
 
 
 def compose(overrides: list[str], conf_dir: Path = CONF_DIR, with_hydra: bool = False) -> dict[str, Any]:
-    """The composed config as the run sees it (interpolations resolved); ``with_hydra`` keeps ``hydra``."""
+    """The composed config as the run sees it (interpolations resolved); ``with_hydra`` adds ``hydra``'s
+    ``run`` and ``sweep`` directories."""
     from hydra import compose as hydra_compose
     from hydra import initialize_config_dir
     from hydra.errors import HydraException
@@ -83,12 +84,12 @@ def compose(overrides: list[str], conf_dir: Path = CONF_DIR, with_hydra: bool = 
     register_schemas(conf_dir)
     try:
         with initialize_config_dir(config_dir=str(conf_dir), version_base=None):
-            cfg = hydra_compose("config", overrides=overrides, return_hydra_config=with_hydra)
-            sweep = OmegaConf.to_container(cfg.hydra.sweep, resolve=True) if with_hydra else None
+            cfg = hydra_compose("config", overrides=overrides, return_hydra_config=True)
+            dirs = {k: OmegaConf.to_container(cfg.hydra[k], resolve=True) for k in ("run", "sweep")}
             with open_dict(cfg):
                 cfg.pop("hydra", None)
             raw = OmegaConf.to_container(cfg, resolve=True, throw_on_missing=True)
-            return {**raw, "hydra": {"sweep": sweep}} if with_hydra else raw
+            return {**raw, "hydra": dirs} if with_hydra else raw
     except (HydraException, OmegaConfBaseException) as exc:
         raise ConfigError(_one_line(exc)) from None
 
@@ -113,11 +114,13 @@ def job_config(overrides: list[str], multirun: bool, conf_dir: Path = CONF_DIR) 
     """One job's validated config, its run directory checked."""
     check_override_keys(overrides, default_choices(conf_dir))
     check_choices(overrides, conf_dir)
-    raw = compose(overrides, conf_dir, with_hydra=multirun)
-    hydra = raw.pop("hydra", None)
-    if multirun and hydra:
+    raw = compose(overrides, conf_dir, with_hydra=True)
+    hydra = raw.pop("hydra")
+    if multirun:  # the run directory is where Hydra will put the job, as in trainer.run._hydra_entry
         check_dir(hydra["sweep"]["dir"], "hydra.sweep.dir")
         raw["run_dir"] = str(Path(hydra["sweep"]["dir"]) / str(hydra["sweep"]["subdir"]))
+    else:
+        raw["run_dir"] = str(hydra["run"]["dir"])
     cfg = validate_config(raw)
     check_dir(cfg.run_dir, "run_dir")
     return cfg

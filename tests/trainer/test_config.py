@@ -257,3 +257,42 @@ def test_cli_and_code_configs_are_the_same_run():
     (cli,) = preflight(["run_dir=/tmp/x", "reward=self_verify", "task=math"])
     code = validate_config({"run_dir": "/tmp/x", "task": {"name": "math"}, "reward": {"name": "self_verify"}})
     assert cli.model_dump() == code.model_dump()
+
+
+@pytest.mark.parametrize(
+    "argv,match",
+    [
+        (["trainer.max_steps=["], r"no viable alternative"),
+        (["task.path=${oops}"], r"Interpolation key 'oops' not found"),
+        (["run_dir="], r"^run_dir: String should have at least 1 character"),
+        (["hydra.run.dir="], r"^run_dir: String should have at least 1 character"),
+        (["model.name_or_path="], r"^model.name_or_path: String should have at least 1 character"),
+        (["+trainer.foo=1"], r"^trainer.foo: unknown key; valid keys: .*max_steps"),
+        (["trainer=3"], r"^trainer: Input should be a valid dictionary"),
+        (["task=countdown,math"], r"^task: unknown task 'countdown,math'"),
+        (["-m", "task=countdown,math", "trainer.max_steps=1,0"], r"^trainer.max_steps: Input should be greater than or equal to 1"),
+        (["trainer.grpo.epsilon=abc"], r"^trainer.grpo.epsilon: should be a number like TRL's default 0.2"),
+        (["trainer.grpo.gradient_checkpointing=3"], r"^trainer.grpo.gradient_checkpointing: should be a bool"),
+        (["reward=combo", "reward.parts=[]"], r"^reward.parts: List should have at least 1 item"),
+        (["trainer.prompts_per_step=100000000", "trainer.num_generations=100000000", "trainer.gradient_accumulation_steps=7"],
+         r"valid choices: the divisors of 10000000000000000$"),
+        (["reward=verifier", "~reward.verifier"], r"reward.verifier"),
+    ],
+)
+def test_hostile_command_lines_are_one_line_errors(argv, match):
+    from trainer.preflight import preflight
+
+    with pytest.raises(ConfigError, match=match) as info:
+        preflight(argv)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["afile", "afile/below"])
+@pytest.mark.parametrize("key", ["run_dir", "hydra.run.dir", "hydra.sweep.dir"])
+def test_directories_that_are_files_are_refused_before_the_run(tmp_path, name, key):
+    from trainer.preflight import preflight
+
+    (tmp_path / "afile").write_text("x")
+    argv = [f"{key}={tmp_path / name}"] + (["-m", "seed=0,1"] if "sweep" in key else [])
+    with pytest.raises(ConfigError, match=r"(run_dir|hydra.sweep.dir): .* (is a file|which is a file)"):
+        preflight(argv)
