@@ -35,7 +35,8 @@ def prepare(item: TaskItem, completion: str, config: LeanConfig) -> Prepared | V
     faults, ``error`` for the item's)."""
     statement_text = item.get("formal_statement")
     if not isinstance(statement_text, str):
-        return Verdict.error(f"the item has no formal_statement (fields: {sorted(item)[:20]})")
+        what = "is not a string" if "formal_statement" in item else f"is missing (fields: {sorted(item)[:20]})"
+        return Verdict.error(f"the item's formal_statement {what}")
     header = item.get("header") or ""
     if not isinstance(header, str):
         return Verdict.error("the item's header must be a string")
@@ -114,7 +115,10 @@ class LeanVerifier(Verifier):
             out: list[Verdict | None] = []
             todo: list[tuple[int, Prepared]] = []
             for k, (item, completion) in enumerate(zip(items, completions)):
-                p = prepare(item, completion, self.config) if isinstance(completion, str) else None
+                try:
+                    p = prepare(item, completion, self.config) if isinstance(completion, str) else None
+                except Exception:  # a bad item: safe_verify below turns the same failure into its error verdict
+                    p = None
                 if isinstance(p, Prepared):
                     todo.append((k, p))
                 out.append(p if isinstance(p, Verdict) else None if p else safe_verify(self, item, completion))
