@@ -6,10 +6,11 @@ Use from a test module (tests are imported with ``--import-mode=importlib``, so 
     from linear_time import assert_linear
 
 ``assert_linear(fn, make)`` times ``fn(make(n))`` at two sizes 32 times apart and fails when the time grew more
-than ``bound`` times: quadratic code grows 1024x, linear code 32x, and up to ~4x more when the large input leaves
-the CPU caches and each copy of it is a fresh mmap (measured here: ``str.strip`` of 1 MB vs 32 KB grows ~50-60x
-per 16x). Sizes are measured in alternating rounds and each takes its best time, so load on the machine slows
-both alike instead of skewing the ratio.
+than ``bound`` times: quadratic code grows ~1000x, linear code 32x, and up to ~4x more when the large input
+leaves the CPU caches and each copy of it is a fresh mmap (the math extraction functions: at most 115x at a load
+average of 15 on 2 cores; the quadratic regex they replaced: 900x). Times are the thread's CPU time (``time.thread_time``), so waiting for a
+core on a loaded machine does not count (a 100 ms call there is preempted many times, a 3 ms one rarely); sizes
+are measured in alternating rounds and each takes its best time, so what load remains (caches) hits both alike.
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ MB = 1 << 20
 
 
 def best_time(fn: Callable[[Any], Any], arg: Any, min_total: float = 0.005) -> float:
-    """The fastest of repeated calls ``fn(arg)``, repeating until ``min_total`` seconds were spent (at least once)."""
+    """The least CPU time of repeated calls ``fn(arg)``, repeating until ``min_total`` CPU seconds were spent."""
     best, spent = float("inf"), 0.0
     while spent < min_total:
-        start = time.perf_counter()
+        start = time.thread_time()
         fn(arg)
-        elapsed = time.perf_counter() - start
+        elapsed = time.thread_time() - start
         best, spent = min(best, elapsed), spent + elapsed
     return best
 
@@ -43,7 +44,7 @@ def growth(fn: Callable[[Any], Any], make: Callable[[int], Any], small: int, lar
     return t_large / max(t_small, 1e-9)
 
 
-def assert_linear(fn: Callable[[Any], Any], make: Callable[[int], Any], large: int = MB, bound: float = 256.0) -> None:
+def assert_linear(fn: Callable[[Any], Any], make: Callable[[int], Any], large: int = MB, bound: float = 300.0) -> None:
     """Fail unless ``fn`` grows at most ``bound`` times from ``large / 32`` to ``large`` input size.
 
     A probe at 1 KB -> 32 KB runs first, so super-linear code fails in seconds instead of running for hours."""

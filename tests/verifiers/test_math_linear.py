@@ -53,20 +53,17 @@ SHAPES = {
 }
 
 TASK = MathTask(MathTaskConfig())
-FUNCTIONS = {
+FUNCTIONS = {  # task.extract_answer is extract_answer; answer_key runs clean, split_percent, plain_number, string_key
     "extract_answer": extract.extract_answer,
-    "answer_line": extract.answer_line,
+    "answer_line": extract.answer_line,  # extract_answer skips it when a box closes
     "last_boxed": extract.last_boxed,
-    "clean": extract.clean,
     "split_percent": extract.split_percent,
-    "plain_number": extract.plain_number,
     "string_key": extract.string_key,
-    "task.extract_answer": TASK.extract_answer,
     "task.answer_key": TASK.answer_key,
 }
 
 
-@pytest.mark.timeout(600)
+@pytest.mark.timeout(900)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_trainer_side_math_text_functions_are_linear(shape):
     make = SHAPES[shape]

@@ -87,7 +87,11 @@ class Judge:
             return "ok", Verdict.incorrect(f"comparing this answer took over the {self.budget:g}s budget (a pathological expression)")
         if line == "":
             return "died", self._died(proc)
-        status, reason = json.loads(line)
+        try:
+            status, reason = json.loads(line)
+        except ValueError:
+            self._kill()
+            return "error", Verdict.error(f"the math judge process sent an unreadable reply {line[:80]!r}")
         return "ok", _VERDICTS.get(status, Verdict.error)(reason)
 
     def _ensure_started(self) -> subprocess.Popen:
@@ -156,10 +160,11 @@ def _die_with_parent() -> None:
 def main() -> None:
     """Child side: answer ``[gold, pred, min_sig_digits]`` lines with ``[status, reason]`` lines."""
     _die_with_parent()
+    replies, sys.stdout = sys.stdout, sys.stderr  # stray prints from a library must not corrupt the replies
     from verifiers.math.equivalence import compare
 
     compare("\\frac{x^2-1}{2}", "\\frac{(x-1)(x+1)}{2}")  # the first parse builds latex2sympy's parser: not on a budget
-    print("ready", flush=True)
+    print("ready", file=replies, flush=True)
     for line in sys.stdin:
         gold, pred, min_sig_digits = json.loads(line)
         try:
@@ -168,7 +173,7 @@ def main() -> None:
             verdict = Verdict.incorrect(f"the answer is too deeply nested or too large to compare ({type(exc).__name__})")
         except Exception as exc:  # sympy and latex2sympy raise many types on odd expressions
             verdict = Verdict.incorrect(f"comparing this answer raised {type(exc).__name__}: {exc}"[:300])
-        print(json.dumps([verdict.status, verdict.reason]), flush=True)
+        print(json.dumps([verdict.status, verdict.reason]), file=replies, flush=True)
 
 
 if __name__ == "__main__":
