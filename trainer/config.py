@@ -14,6 +14,7 @@ from rewards import REWARDS
 from tasks import TASKS, TaskConfig
 from trainer.config_checks import check_run_config
 from trainer.schema import is_mapping
+from verifiers.pool import PoolOptions
 from verifiers.registry import RegistryError
 
 
@@ -91,16 +92,6 @@ class TrainerOptions(Strict):
         return self
 
 
-class VerifierOptions(Strict):
-    """How verifier calls are served."""
-
-    backend: Literal["inprocess", "local", "ray"] = Field(default="ray", description="inprocess (tests only), local processes, or Ray actors.")
-    workers: int = Field(default=2, ge=1, description="Verifier worker processes or Ray actors.")
-    timeout: float | None = Field(default=None, gt=0, description="Per-item hard timeout override in seconds.")
-    address: str | None = Field(default=None, description="Ray cluster address to join ('auto' for an existing one).")
-    transport: Literal["socket", "ray"] = Field(default="socket", description="ray backend: batches over the actors' sockets, or as Ray calls.")
-
-
 class RunConfig(Strict):
     """The whole, validated run configuration."""
 
@@ -110,7 +101,7 @@ class RunConfig(Strict):
     reward: SerializeAsAny[BaseModel] = Field(description="The reward node, validated by the chosen reward's Config.")
     model: ModelOptions = Field(default_factory=ModelOptions, description="The policy to train.")
     trainer: TrainerOptions = Field(default_factory=TrainerOptions, description="GRPO and run control.")
-    verifiers: VerifierOptions = Field(default_factory=VerifierOptions, description="How verifier calls are served.")
+    verifiers: PoolOptions = Field(default_factory=PoolOptions, description="How verifier calls are served (verifiers.pool.PoolOptions).")
 
 
 class ConfigError(ValueError):
@@ -120,6 +111,8 @@ class ConfigError(ValueError):
 def validate_config(raw: dict[str, Any]) -> RunConfig:
     """Validate a composed config dict. Raises ConfigError naming the field and the valid choices."""
     raw = dict(raw)
+    if isinstance(raw.get("verifiers"), dict):
+        raw["verifiers"] = _explicit(raw["verifiers"], PoolOptions)
     task = _validate_plugin_node(raw.pop("task", None), "task", TASKS)
     reward = _validate_plugin_node(raw.pop("reward", None), "reward", REWARDS)
     try:
@@ -128,6 +121,14 @@ def validate_config(raw: dict[str, Any]) -> RunConfig:
         raise ConfigError(format_validation_error(exc, RunConfig)) from None
     check_run_config(cfg, ConfigError)
     return cfg
+
+
+def _explicit(node: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
+    """``node`` without the entries equal to ``model``'s defaults (Hydra passes every default), so that the
+    model's own checks of which options were set (PoolOptions: ray-only options) see what the user set."""
+    fields = model.model_fields
+    return {k: v for k, v in node.items()
+            if k not in fields or fields[k].is_required() or v != fields[k].get_default(call_default_factory=True)}
 
 
 def _validate_plugin_node(node: Any, group: str, registry) -> BaseModel:

@@ -47,18 +47,17 @@ def table_rows() -> list[str]:
 
 
 def table_overrides() -> list[list[str]]:
-    """Each override set of the table: backticked spans, with ``a\\|b`` alternatives expanded one at a time."""
+    """Each override set of the table: a backticked span as written with the first of each ``a\\|b`` choice,
+    and each further choice on its own (``verifiers.backend=ray\\|local verifiers.address=auto`` gives
+    ``backend=ray address=auto`` and ``backend=local``)."""
     sets = []
     for cell in table_rows():
         for span in re.findall(r"`([^`]+)`", cell):
-            span = PLACEHOLDERS.get(span, span)
-            tokens = span.split()
-            for i, token in enumerate(tokens):
-                key, _, value = token.partition("=")
-                for alt in value.split("\\|") if "\\|" in value else []:
-                    sets.append([t.split("\\|")[0] for t in tokens[:i]] + [f"{key}={alt}"]
-                                + [t.split("\\|")[0] for t in tokens[i + 1 :]])
+            tokens = PLACEHOLDERS.get(span, span).split()
             sets.append([t.split("\\|")[0] for t in tokens])
+            for token in tokens:
+                key, _, value = token.partition("=")
+                sets.extend([[f"{key}={alt}"] for alt in value.split("\\|")[1:]])
     return sets
 
 
