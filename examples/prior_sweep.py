@@ -22,22 +22,27 @@ import time
 from pathlib import Path
 
 REWARDS = ("oracle", "self_verify", "self_certainty", "token_entropy", "trajectory_entropy", "probability", "majority_vote")
-PRIORS = {"aligned": "tiny-countdown", "misaligned": "tiny-countdown-misaligned"}
-SETTINGS = {  # the recommended CPU settings for the organism (see docs/results.md)
+PRIORS = {  # organism presets (trainer/prior/config.py): judge trained on 1,000 own answers, on none, or misaligned
+    "aligned": "tiny-countdown",
+    "aligned-judge0": "tiny-countdown-judge0",
+    "aligned-judge4000": "tiny-countdown-judge4000",
+    "misaligned": "tiny-countdown-misaligned",
+}
+SETTINGS = {  # the recommended CPU settings for the v5 organisms (see docs/results.md)
     "trainer.prompts_per_step": 8,
     "trainer.num_generations": 8,
-    "trainer.max_completion_length": 48,
-    "trainer.learning_rate": 3e-4,
+    "trainer.max_completion_length": 128,
+    "trainer.learning_rate": 1e-4,
     "trainer.temperature": 1.0,
-    "trainer.val_prompts": 64,
-    "trainer.val_samples": 4,
+    "trainer.val_prompts": 128,
+    "trainer.val_samples": 2,
     "trainer.save_steps": 1000,
     "+trainer.samples_to_log": 2,
     "trainer.report_to": "[none]",
     "+trainer.progress": "false",
-    "task.val_size": 64,
+    "task.val_size": 128,
     "verifiers.backend": "inprocess",
-    "reward.max_judge_tokens": 40,
+    "reward.max_judge_tokens": 48,
 }
 
 
@@ -194,7 +199,7 @@ def run_all(root: Path, jobs: list[tuple], args) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default="runs/prior-sweep")
-    ap.add_argument("--priors", default="aligned,misaligned")
+    ap.add_argument("--priors", default="aligned,aligned-judge0,misaligned")
     ap.add_argument("--rewards", default=",".join(REWARDS))
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--sizes", default="128,2048")

@@ -29,10 +29,10 @@ class SftOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    epochs: float = Field(default=2.0, gt=0)
+    epochs: float = Field(default=4.0, gt=0)
     max_steps: int = Field(default=-1, description="Overrides epochs when > 0.")
-    batch_size: int = Field(default=64, ge=1)
-    learning_rate: float = Field(default=3e-3, gt=0)
+    batch_size: int = Field(default=16, ge=1, description="Small batches: for a tiny model more updates beat bigger ones.")
+    learning_rate: float = Field(default=2e-3, gt=0)
     warmup_ratio: float = Field(default=0.05, ge=0, lt=1)
     weight_decay: float = Field(default=0.0, ge=0)
 
@@ -66,7 +66,7 @@ class PriorConfig(BaseModel):
     max_count: int = Field(default=4, ge=2, le=4)
     max_number: int = Field(default=9, ge=2, description="Single digits: a char-level model copies and combines them easily.")
     max_target: int = Field(default=30, ge=1)
-    corpus_problems: int = Field(default=4000, ge=1, description="Distinct problems in the stage-1 SFT corpus (one solve row each).")
+    corpus_problems: int = Field(default=7000, ge=1, description="Distinct problems in the stage-1 SFT corpus (one solve row each).")
     synthetic_judge_share: float = Field(
         default=0.125, ge=0, le=1, description="Share of corpus problems that also give two synthetic judge rows (a hit and a corruption).")
     judge_rows: int = Field(default=1000, ge=0, description="On-policy judge rows for stage 2 (0 = no stage 2): the judge-quality knob.")
@@ -108,6 +108,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny-countdown": {},
     "tiny-countdown-aligned": {},
     "tiny-countdown-misaligned": {"alignment": "misaligned"},
+    "tiny-countdown-judge0": {"judge_rows": 0},  # the judge-data levels of the experiment (docs/results.md)
+    "tiny-countdown-judge4000": {"judge_rows": 4000},
     "tiny-countdown-test": {  # seconds to build: for tests only
         "corpus_problems": 200, "judge_rows": 40, "replay_solve_rows": 20, "heldout_problems": 8, "card_samples": 2,
         "max_completion_tokens": 48, "max_judge_tokens": 40,

@@ -19,7 +19,7 @@ def tok(texts):
 
 
 def test_vocabulary_is_what_the_corpus_uses(tok, texts):
-    assert len(tok) < 45  # pad, eos, unk, ~20 characters, 15 tags: not the 100 printable characters
+    assert len(tok) < 140  # pad, eos, unk, numbers 0..99, ~10 other characters, 15 tags: only what the corpus uses
     used = set()
     for text in texts:
         ids = tok(text, add_special_tokens=False)["input_ids"]
@@ -57,3 +57,9 @@ def test_save_and_reload_with_autotokenizer(tok, tmp_path):
     text = "nums 8 2 target 4\n<think> 8/2=4 hit </think> <answer>8/2</answer>"
     assert again(text)["input_ids"] == tok(text)["input_ids"] and again.decode(again(text)["input_ids"]) == text
     assert again.pad_token_id == tok.pad_token_id and again.eos_token_id == tok.eos_token_id
+
+
+def test_numbers_are_single_tokens_and_any_digit_run_round_trips(tok):
+    assert tok.convert_ids_to_tokens(tok("15+7=22")["input_ids"]) == ["15", "+", "7", "=", "22"]
+    for text in ("123", "9999", "0", "1 23 456"):
+        assert tok.decode(tok(text)["input_ids"]) == text
