@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from rewards.trl import TRLReward, intrinsic_reward, majority_vote_reward, oracle_reward, verifier_reward
+from rewards.trl import TRLReward, intrinsic_reward, majority_vote_reward, oracle_reward, self_verify_reward, verifier_reward
 from tasks.countdown import CountdownTask
 
 TASK = CountdownTask({"train_size": 4, "val_size": 0})
@@ -61,3 +61,16 @@ def test_intrinsic_rewards_declare_their_need_and_name_the_mixin():
         reward(prompts=["p"], completions=["x"])
     with pytest.raises(ValueError, match="valid choices: self_certainty, token_entropy"):
         intrinsic_reward("confidence")
+
+
+def test_self_verify_reward_takes_any_judge_callable():
+    asked = []
+
+    def judge(prompts):  # a stand-in for a model: accepts 3*5+7, rejects anything else
+        asked.extend(prompts)
+        return ["\\boxed{True}" if "3*5+7" in p else "\\boxed{False}" for p in prompts]
+
+    reward, log = self_verify_reward(TASK, judge, shadow=oracle_reward(TASK, pool=INPROCESS)), Log()
+    assert call(reward, ["<answer>3*5+7</answer>", "<answer>3+5+7</answer>", "no answer"], log) == [1.0, 0.0, 0.0]
+    assert len(asked) == 2  # a completion without an answer never reaches the judge
+    assert log.metrics["self_verify/oracle/reward_accuracy"] == [1.0]
