@@ -183,8 +183,8 @@ def _run_unit(job, i, unit, chan, names):
     except Exception as exc:
         return f"bad task item: its {label} code fails: {_describe(exc)}"
     entry = job.get("entry_point")
-    for name in names:
-        if name == entry or (name not in ns and not hasattr(builtins, name)):
+    for name in names:  # never a builtin or a dunder: a solution's ``all`` must not judge the tests
+        if name == entry or (name not in ns and not hasattr(builtins, name) and not name.startswith("__")):
             ns[name] = proxy(chan, name)
     try:
         exec(compile(unit, f"test_{i}.py", "exec"), ns)
