@@ -37,7 +37,7 @@ SETTINGS = {  # the recommended CPU settings for the v5 organisms (see docs/resu
     "trainer.val_prompts": 128,
     "trainer.val_samples": 2,
     "trainer.save_steps": 1000,
-    "+trainer.samples_to_log": 2,
+    "+trainer.samples_to_log": 8,
     "trainer.report_to": "[none]",
     "+trainer.progress": "false",
     "task.val_size": 128,
