@@ -136,7 +136,8 @@ class PoolOptions(BaseModel):
 
     @model_validator(mode="after")
     def _options_fit_the_backend(self) -> PoolOptions:
-        misplaced = [f for f in RAY_ONLY if f in self.model_fields_set and self.backend != "ray"]
+        fields = type(self).model_fields
+        misplaced = [f for f in RAY_ONLY if self.backend != "ray" and getattr(self, f) != fields[f].default]
         if misplaced:
             raise ValueError(f"{', '.join(misplaced)}: only for the ray backend, not {self.backend!r}")
         return self

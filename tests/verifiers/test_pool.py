@@ -70,6 +70,7 @@ def test_pool_options_hold_the_defaults_once_and_pass_each_backend_only_its_own(
     local = PoolOptions(backend="local", workers=3, timeout=1.5, backend_options={"chunk_size": 8})
     assert local.backend_kwargs() == {"workers": 3, "timeout": 1.5, "chunk_size": 8}
     assert PoolOptions(backend="inprocess", workers=3).backend_kwargs() == {}
+    assert PoolOptions(backend="local", transport="socket").backend_kwargs() == {"workers": 2}  # a restated default is harmless
 
 
 @pytest.mark.parametrize(
