@@ -98,7 +98,10 @@ def plugin_defaults(registry, name: str) -> tuple[dict[str, Any], type[BaseModel
 
 
 def register_schemas(conf_dir: Path) -> None:
-    """Store the defaults in Hydra's ConfigStore; plugins without a YAML file get an empty group option."""
+    """Store the defaults in Hydra's ConfigStore; plugins without a YAML file get a group option of their own.
+
+    A plugin that fails to import is left out here; selecting it then fails in validation with the reason.
+    """
     from hydra.core.config_store import ConfigStore
 
     from rewards import REWARDS
@@ -109,7 +112,10 @@ def register_schemas(conf_dir: Path) -> None:
     cs.store(name=BASE_NAME, node=to_node(base_defaults(), RunConfig))
     for group, registry in (("task", TASKS), ("reward", REWARDS)):
         for name in registry.names():
-            defaults, cls = plugin_defaults(registry, name)
+            try:
+                defaults, cls = plugin_defaults(registry, name)
+            except Exception:  # noqa: BLE001 - a broken third-party plugin must not stop every other run
+                continue
             cs.store(group=f"{GROUP_PREFIX}/{group}", name=name, node=to_node(defaults, cls))
             if not (conf_dir / group / f"{name}.yaml").exists():
                 cs.store(group=group, name=name, node={"name": name})

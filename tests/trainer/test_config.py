@@ -251,13 +251,38 @@ def test_restatement_check_can_fail():
     assert restated({"val_size": 64, "name": "math"}, defaults_for("task:math")) == ["val_size"]
 
 
-def test_cli_and_code_configs_are_the_same_run():
-    """A config built in code from the same choices equals the one the CLI composes (same defaults)."""
+def _cli_and_code(task: str, reward: str, extra: dict):
     from trainer.preflight import preflight
 
-    (cli,) = preflight(["run_dir=/tmp/x", "reward=self_verify", "task=math"])
-    code = validate_config({"run_dir": "/tmp/x", "task": {"name": "math"}, "reward": {"name": "self_verify"}})
-    assert cli.model_dump() == code.model_dump()
+    overrides = [f"{k}={v}" for k, v in extra.items()]
+    (cli,) = preflight(["run_dir=/tmp/x", f"task={task}", f"reward={reward}", *overrides])
+    code = validate_config({"run_dir": "/tmp/x", "task": {"name": task}, "reward": {"name": reward, **{
+        k.split(".", 1)[1]: v for k, v in extra.items()}}})
+    return cli.model_dump(), code.model_dump()
+
+
+REWARD_NAMES = ["combo", "majority_vote", "oracle", "probability", "self_certainty", "self_verify", "token_entropy",
+                "trajectory_entropy", "verifier"]
+
+
+@pytest.mark.parametrize("reward", REWARD_NAMES)
+def test_cli_and_code_configs_are_the_same_run_for_each_reward(reward):
+    """A config built in code from the same choices equals the one the CLI composes (one set of defaults)."""
+    extra = {"reward.verifier": "countdown"} if reward == "verifier" else {}  # a required field, set by its YAML
+    cli, code = _cli_and_code("countdown", reward, extra)
+    assert cli == code
+
+
+@pytest.mark.parametrize("task", ["code", "countdown", "math", "reasoning_gym"])
+def test_cli_and_code_configs_are_the_same_run_for_each_task(task):
+    cli, code = _cli_and_code(task, "oracle", {})
+    assert cli == code
+
+
+def test_every_registered_reward_is_compared():
+    from rewards import REWARDS
+
+    assert sorted(REWARDS.names()) == REWARD_NAMES
 
 
 @pytest.mark.parametrize(
