@@ -74,6 +74,10 @@ class ReasoningGymVerifier(Verifier):
     Config: ClassVar[type[VerifierConfig]] = ReasoningGymConfig
     default_timeout: ClassVar[float] = 10.0
 
+    def __init__(self, config: VerifierConfig | dict[str, Any] | None = None):
+        super().__init__(config)
+        import reasoning_gym  # noqa: F401 - seconds of imports, paid when a worker builds the verifier, not by an item
+
     def verify(self, item: TaskItem, completion: str) -> Verdict:
         try:
             dataset = dataset_for(str(item["rg_dataset"]), str(item.get("rg_config") or "{}"))
