@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rewards.judges import CallableJudge, EndpointJudge, Judge
+from rewards.judges import CallableJudge, EndpointError, EndpointJudge, Judge
 from tasks.base import Task
 
 
@@ -79,7 +79,10 @@ class EndpointSource:
                  api: str = "chat", timeout_s: float = 60.0, retries: int = 2, concurrency: int = 8):
         common = {"url": url, "model": model, "api": api, "timeout_s": timeout_s, "retries": retries, "concurrency": concurrency}
         self.client = EndpointJudge(max_tokens=max_tokens, temperature=temperature, **common)
-        self.client.probe()  # one clear line now if the server is not there
+        try:
+            self.client.probe()  # one clear line now if the server is not there
+        except EndpointError as exc:
+            raise EndpointError(str(exc).replace("judge endpoint", "endpoint").replace("reward.endpoint.url", "model=URL")) from None
         self._judge = EndpointJudge(max_tokens=judge_tokens, temperature=0.0, **common)
         self.task = task
 
