@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from trainer.config import ConfigError, RunConfig, validate_config
+from trainer.config_checks import check_run_config
 from trainer.preflight import CONF_DIR, default_choices, preflight
 
 DEFAULT_CHOICES = default_choices()
@@ -27,6 +28,7 @@ def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
     from trainer.collapse import CollapseConfig
     from trainer.grpo import UrlvrGRPOTrainer
 
+    check_run_config(cfg, ConfigError)  # again, for a RunConfig built in code without validate_config
     run_dir = _open_run_dir(cfg.run_dir)
     grpo_args = _grpo_args(cfg, run_dir)  # TRL's own checks, before anything is loaded or truncated
     checkpoint = _prepare_run_dir(run_dir, cfg.trainer.resume)

@@ -144,3 +144,13 @@ def test_the_hydra_entry_point_knows_every_field_too(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     for line in ("enabled: true", "transport: ray", "mode: server", "epsilon: 0.3", "max_steps: 8"):
         assert line in proc.stdout
+
+
+def test_the_readme_main_job_validates(tmp_path):
+    """``make demo`` (trainer.demo): its sweep, with the README's ``ARGS="trainer.max_steps=50"``, passes preflight."""
+    from trainer import demo
+
+    argv = ["-m", f"reward={demo.REWARDS}", *demo.SETTINGS, "trainer.max_steps=50", f"hydra.sweep.dir={tmp_path}/demo"]
+    configs = preflight(argv)
+    assert [c.reward.name for c in configs] == demo.REWARDS.split(",")
+    assert all(c.trainer.max_steps == 50 and c.model.name_or_path == "tiny-countdown" for c in configs)
