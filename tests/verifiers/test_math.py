@@ -174,23 +174,24 @@ HOSTILE = {
     "1 MB string": "7" * (1 << 20) + " so \\boxed{1}",
     "1 MB unclosed box": "\\boxed{" + "{" * (1 << 20),
 }
-TIMEOUT = 8.0  # the pool's hard limit; the judge's comparison budget is a quarter of it
+TIMEOUT = 20.0  # the pool's hard limit; the judge may wait 15 s for BUDGET CPU seconds, so load cannot mask
+BUDGET = 0.5
 SLACK = 15.0  # worker start (sympy import) and judge restart after a kill
 
 
 @pytest.fixture(scope="module")
 def guarded_pool():
     # the timeout goes in the verifier's config: its comparison budget is half of it, inside the pool's limit
-    with make_pool("math", {"timeout": TIMEOUT}, backend="local") as pool:
-        pool.verify_batch([{"answer": "x"}], ["\\boxed{x + 0}"])  # warm the worker and its judge child
+    with make_pool("math", {"timeout": TIMEOUT, "compare_budget": BUDGET}, backend="local") as pool:
+        pool.verify_batch([{"answer": "x^2-1"}], ["\\boxed{(x-1)(x+1)}"])  # warm the worker and its judge child
         yield pool
 
 
 @pytest.fixture(scope="module")
 def unguarded_pool():
     """Guards switched off, so sympy really meets the hostile input and only the judge's budget stops it."""
-    with make_pool("math", {"guards": False, "timeout": TIMEOUT}, backend="local") as pool:
-        pool.verify_batch([{"answer": "x"}], ["\\boxed{x + 0}"])
+    with make_pool("math", {"guards": False, "timeout": TIMEOUT, "compare_budget": BUDGET}, backend="local") as pool:
+        pool.verify_batch([{"answer": "x^2-1"}], ["\\boxed{(x-1)(x+1)}"])
         yield pool
 
 
@@ -212,7 +213,7 @@ def test_hostile_inputs_are_contained_by_guards(guarded_pool):
     ids=["tower", "factorial", "deep-brackets", "derivative"],
 )
 def test_hostile_inputs_without_guards_score_incorrect_within_the_budget(unguarded_pool, completion):
-    # Guards off: sympy really meets the input; the judge child's budget (2 s here) stops it, so
+    # Guards off: sympy really meets the input; the judge child's CPU budget stops it, so
     # the answer scores 0 instead of running into the pool's hard timeout, which would mask it from the reward.
     start = time.monotonic()
     verdict = unguarded_pool.verify_batch([{"answer": "1"}], [completion])[0]
@@ -223,7 +224,7 @@ def test_hostile_inputs_without_guards_score_incorrect_within_the_budget(unguard
 
 
 def test_budget_overrun_is_incorrect_with_the_reason_in_process():
-    verifier = MathVerifier({"guards": False, "compare_budget": 1.0})
+    verifier = MathVerifier({"guards": False, "compare_budget": 0.5, "timeout": 20})
     verdict = safe_verify(verifier, {"answer": "1"}, "\\boxed{9^{9^{9^9}}}")
     assert verdict.status == "incorrect" and "budget" in verdict.reason
     assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}").status == "correct"  # a fresh child
@@ -235,20 +236,35 @@ def test_a_judge_child_killed_from_outside_is_replaced_and_the_answer_still_judg
 
     verifier = MathVerifier()
     assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}").status == "correct"
-    os.kill(verifier.judge._proc.pid, signal.SIGKILL)  # as an OOM killer would: not the next answer's fault
-    verifier.judge._proc.wait()
+    os.kill(verifier.judge._child.pid, signal.SIGKILL)  # as an OOM killer would: not the next answer's fault
     assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}").status == "correct"
     assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+2)}").status == "incorrect"
+    verifier.judge.close()
 
 
-def test_a_judge_child_that_cannot_start_is_an_error(monkeypatch):
-    import sys
+def test_a_judge_child_that_cannot_be_made_is_an_error(monkeypatch):
+    import os
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")  # the process limit: no completion causes it
 
     verifier = MathVerifier()
-    monkeypatch.setattr(sys, "executable", "/bin/false")  # the interpreter is missing: no completion causes that
+    monkeypatch.setattr(os, "fork", no_fork)
     verdict = safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}")
-    assert verdict.status == "error" and "could not start" in verdict.reason
+    assert verdict.status == "error" and "could not be made" in verdict.reason
     assert safe_verify(verifier, {"answer": "1/2"}, "\\boxed{0.5}").status == "correct"  # plain numbers need no child
+
+
+def test_a_judge_child_keeps_no_inherited_descriptors(tmp_path):
+    import os
+
+    held = open(tmp_path / "held", "w")  # stands for the pool's or the trainer's sockets and pipes
+    verifier = MathVerifier()
+    assert verifier.judge.compare("x^2-1", "(x-1)(x+1)", 3).status == "correct"  # a round trip: the child serves
+    fds = set(os.listdir(f"/proc/{verifier.judge._child.pid}/fd"))
+    assert str(held.fileno()) not in fds and len(fds) <= 6, fds  # stdio, /dev/null for stray prints, two pipes
+    held.close()
+    verifier.judge.close()
 
 
 def test_config_class_is_exported():

@@ -26,7 +26,7 @@ class MathVerifierConfig(VerifierConfig):
     guards: bool = Field(default=True, description="Pre-screen answers before parsing; off only to exercise the process timeout.")
     answer_line_fallback: bool = Field(default=True, description="Without a \\boxed{}, use the last 'answer is ...' line.")
     compare_budget: float | None = Field(
-        default=None, gt=0, description="Seconds sympy may spend comparing one answer before it scores incorrect; None = a quarter of the timeout."
+        default=None, gt=0, description="CPU seconds sympy may spend comparing one answer before it scores incorrect; None = a fifth of the timeout."
     )
 
 
@@ -34,25 +34,25 @@ class MathVerifier(Verifier):
     """Scores a completion 1 when its last ``\\boxed{}`` (or "answer is" line) is equivalent to ``item["answer"]``.
 
     String checks, guards and plain numbers are judged in this process; anything that needs sympy goes to a
-    child process with ``compare_budget`` seconds (``verifiers.math.isolation``), so an answer too costly to
+    forked child with ``compare_budget`` seconds (``verifiers.math.isolation``), so an answer too costly to
     compare scores ``incorrect`` instead of running into the pool's hard timeout, which would mask it."""
 
     name: ClassVar[str] = "math"
     Config: ClassVar[type[VerifierConfig]] = MathVerifierConfig
     default_timeout: ClassVar[float] = 10.0
-    """The pool's hard limit: room for a comparison budget (a quarter of it) plus restarting the judge child after
-    a kill (seconds of sympy imports on a loaded machine), so only infrastructure faults reach it."""
+    """The pool's hard limit. The judge child gets a fifth of it in CPU seconds per comparison (the slowest gold
+    row takes 0.4 s cold) and three quarters of it in wall time, so only infrastructure faults reach it."""
 
     def __init__(self, config: VerifierConfig | dict[str, Any] | None = None):
         super().__init__(config)
-        self.judge = Judge(self.config.compare_budget or self.timeout / 4)
+        self.judge = Judge(self.config.compare_budget or self.timeout / 5, wall=0.75 * self.timeout)
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         super().__setstate__(state)
-        # Unpickled in a pool's worker process: ready the child now, under the worker's start-up limit rather than
-        # on the first item's clock. Elsewhere (a Ray actor that only hands the verifier on) it starts on demand.
+        # Unpickled in a pool's worker process: warm up and fork the judge now, under the worker's start-up limit
+        # rather than on the first item's clock. Elsewhere (a Ray actor that only hands the verifier on) on demand.
         if multiprocessing.parent_process() is not None:
-            self.judge.start(wait=True)
+            self.judge.start()
 
     @property
     def limits(self) -> Limits | None:
