@@ -51,6 +51,7 @@ class EvalConfig(BaseModel):
     api: Literal["chat", "completions"] = Field(default="chat", description="Endpoint API.")
     chat_template: bool | None = Field(default=None, description="Local model: chat prompts; None = when the tokenizer has a template.")
     seed: int = Field(default=0, description="Torch seed for local sampling.")
+    device: str = Field(default="auto", description="Local model: torch device (auto = cuda when available, else cpu).")
 
     @field_validator("rewards")
     @classmethod
@@ -124,7 +125,7 @@ def make_source(cfg: Any, task: Any) -> Any:
     from trainer.models import resolve_model
 
     return LocalSource(resolve_model(cfg.model), task, cfg.max_tokens, cfg.temperature, cfg.batch, cfg.judge_tokens,
-                       chat_template=cfg.chat_template, seed=cfg.seed)
+                       chat_template=cfg.chat_template, seed=cfg.seed, device=cfg.device)
 
 
 def row_id(index: int, row: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ class LocalSource:
     has_stats = True
 
     def __init__(self, path: str, task: Task, max_tokens: int, temperature: float, batch: int, judge_tokens: int,
-                 chat_template: bool | None = None, seed: int = 0):
+                 chat_template: bool | None = None, seed: int = 0, device: str = "auto"):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -39,7 +39,8 @@ class LocalSource:
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(path).eval()
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        self.model = AutoModelForCausalLM.from_pretrained(path, dtype="auto").to(device).eval()
         self.task, self.max_tokens, self.temperature, self.batch = task, max_tokens, temperature, batch
         self.judge_tokens = judge_tokens
         has_template = bool(getattr(self.tokenizer, "chat_template", None))
@@ -49,10 +50,9 @@ class LocalSource:
         """``n`` samples of each row, with each sample's per-token statistics at the sampling temperature."""
         from trainer.generation import render_prompts
         from trainer.policy_stats import compute_policy_stats
-        from trainer.prior.sampling import sample
 
         texts = render_prompts(self.tokenizer, [self.task.prompt(r, conversational=self.chat) for r in rows])
-        drawn = sample(self.model, self.tokenizer, texts, n, self.max_tokens, self.temperature, batch=self.batch)
+        drawn = sample_ids(self.model, self.tokenizer, texts, n, self.max_tokens, self.temperature)
         stats = compute_policy_stats(self.model, [d[0] for d in drawn], [d[1] for d in drawn], self.tokenizer.pad_token_id,
                                      self.temperature if self.temperature > 0 else 1.0, micro_batch=self.batch)
         flat = [Sample(text, stats=s, tokens=len(ids)) for (_, ids, text), s in zip(drawn, stats)]
@@ -68,6 +68,25 @@ class LocalSource:
             return [r[0] for r in out]
 
         return CallableJudge(replies, chat=self.chat)
+
+
+def sample_ids(model: Any, tokenizer: Any, texts: list[str], n: int, max_new_tokens: int,
+               temperature: float) -> list[tuple[list[int], list[int], str]]:
+    """(prompt ids, completion ids up to and including EOS, text) for ``n`` samples of each prompt text, prompt-major."""
+    import torch
+
+    enc = tokenizer(texts, return_tensors="pt", padding=True, padding_side="left", add_special_tokens=False).to(model.device)
+    sampling = {"do_sample": True, "temperature": temperature} if temperature > 0 else {"do_sample": False}
+    with torch.no_grad():
+        seqs = model.generate(**enc, max_new_tokens=max_new_tokens, num_return_sequences=n, pad_token_id=tokenizer.pad_token_id,
+                              eos_token_id=tokenizer.eos_token_id, **sampling).cpu()
+    width, eos, out = enc["input_ids"].shape[1], tokenizer.eos_token_id, []
+    for row, seq in enumerate(seqs):
+        ids, mask = enc["input_ids"][row // n].tolist(), enc["attention_mask"][row // n].tolist()
+        comp = seq[width:].tolist()
+        comp = comp[: comp.index(eos) + 1] if eos in comp else [t for t in comp if t != tokenizer.pad_token_id]
+        out.append(([t for t, m in zip(ids, mask) if m], comp, tokenizer.decode(comp, skip_special_tokens=True)))
+    return out
 
 
 class EndpointSource:

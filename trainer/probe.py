@@ -55,6 +55,7 @@ class ProbeConfig(BaseModel):
     api: Literal["chat", "completions"] = Field(default="chat", description="Endpoint API.")
     chat_template: bool | None = Field(default=None, description="Local model: chat prompts; None = when the tokenizer has a template.")
     seed: int = Field(default=0, description="Torch seed for local sampling.")
+    device: str = Field(default="auto", description="Local model: torch device (auto = cuda when available, else cpu).")
 
     @model_validator(mode="after")
     def _checks(self) -> ProbeConfig:
