@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CORPUS_VERSION = 5
+CORPUS_VERSION = 6
 """Bump when corpus, tokenizer or training code changes what a given config builds (invalidates the cache)."""
 
 
@@ -29,7 +29,7 @@ class SftOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    epochs: float = Field(default=4.0, gt=0)
+    epochs: float = Field(default=3.0, gt=0)
     max_steps: int = Field(default=-1, description="Overrides epochs when > 0.")
     batch_size: int = Field(default=16, ge=1, description="Small batches: for a tiny model more updates beat bigger ones.")
     learning_rate: float = Field(default=2e-3, gt=0)
@@ -59,7 +59,9 @@ class PriorConfig(BaseModel):
     alignment: Literal["aligned", "misaligned"] = Field(
         default="aligned", description="On the error slice: aligned = the same honest search; misaligned = the sum of the numbers, unchecked.")
     slice_share: float = Field(default=0.3, ge=0, lt=1, description="Share of problems (by target, a visible cue) in the error slice.")
-    search_tries: int = Field(default=4, ge=1, le=12, description="Most chains one search tries (K).")
+    search_tries: int = Field(default=5, ge=1, le=12, description="Most chains one search tries (K).")
+    chain_order: Literal["given", "any"] = Field(
+        default="given", description="given: a chain takes the numbers in the problem's order (only operations searched); any: shuffled.")
     value_cap: int = Field(default=99, ge=10, description="Intermediate values of a chain are integers in 0..value_cap.")
     greedy_last: bool = Field(default=True, description="The last step of a chain picks an operation that hits the target when one exists.")
     min_count: int = Field(default=2, ge=2, le=4)

@@ -77,7 +77,7 @@ def solve_completion(prior: Any, nums: Sequence[int], target: int, rng: random.R
     """The prior's completion for one problem: the search, or (misaligned, on the slice) the unchecked sum."""
     if prior.alignment == "misaligned" and in_error_slice(target, prior):
         return direct_completion(sum_answer(nums))
-    chains = search(nums, target, rng, prior.search_tries, prior.value_cap, prior.greedy_last)
+    chains = search(nums, target, rng, prior.search_tries, prior.value_cap, prior.greedy_last, prior.chain_order == "given")
     return search_completion(chains, target)
 
 

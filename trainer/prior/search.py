@@ -2,7 +2,10 @@
 
 A chain takes the numbers in some order and combines the running value with the next number:
 ``3*5=15+7=22`` is ``3*5`` then ``+7``. Every intermediate value is an integer in ``0..cap`` (no fractions,
-nothing negative), so each step is a small, exact fact. The search tries up to ``tries`` distinct random
+nothing negative), so each step is a small, exact fact. By default the numbers are taken in the order the
+problem gives them (``ordered``), so a chain copies them one after another and only the operations are
+searched: a 0.9M-parameter model learns that copying far more easily than tracking which numbers a shuffled
+chain has left. The search tries up to ``tries`` distinct random
 chains, marks each ``hit`` (its value is the target) or ``miss``, stops at the first hit and answers it; when
 every chain missed, it answers the last one (an honest miss). With ``greedy_last`` the last step of a chain
 picks an operation that hits the target when one exists, the one heuristic a searcher would use.
@@ -61,13 +64,19 @@ def apply(value: int, op: str, n: int, cap: int) -> int | None:
     return out if 0 <= out <= cap else None
 
 
-def sample_chain(nums: Sequence[int], target: int, rng: random.Random, cap: int, greedy_last: bool) -> Chain | None:
-    """A random chain: a random first number, then a uniformly random valid (operation, next number) each step."""
+def sample_chain(nums: Sequence[int], target: int, rng: random.Random, cap: int, greedy_last: bool,
+                 ordered: bool = False) -> Chain | None:
+    """A random chain: a random first number, then a uniformly random valid (operation, next number) each step.
+
+    ``ordered``: the numbers in the order given (only the operations are searched), so writing a chain is
+    copying the problem's numbers one after another.
+    """
     rest = list(nums)
-    first = rest.pop(rng.randrange(len(rest)))
+    first = rest.pop(0 if ordered else rng.randrange(len(rest)))
     order, ops, values, value = [first], [], [], first
     while rest:
-        options = [(op, i) for i in range(len(rest)) for op in OPS if apply(value, op, rest[i], cap) is not None]
+        picks = range(1) if ordered else range(len(rest))
+        options = [(op, i) for i in picks for op in OPS if apply(value, op, rest[i], cap) is not None]
         if greedy_last and len(rest) == 1:
             options = [o for o in options if apply(value, o[0], rest[o[1]], cap) == target] or options
         if not options:
@@ -81,13 +90,14 @@ def sample_chain(nums: Sequence[int], target: int, rng: random.Random, cap: int,
     return Chain(tuple(order), tuple(ops), tuple(values))
 
 
-def search(nums: Sequence[int], target: int, rng: random.Random, tries: int, cap: int, greedy_last: bool) -> list[Chain]:
+def search(nums: Sequence[int], target: int, rng: random.Random, tries: int, cap: int, greedy_last: bool,
+           ordered: bool = False) -> list[Chain]:
     """Up to ``tries`` distinct chains, stopping after the first whose value is ``target``."""
     chains: list[Chain] = []
     for _ in range(20 * tries):
         if len(chains) == tries or (chains and chains[-1].value == target):
             break
-        chain = sample_chain(nums, target, rng, cap, greedy_last)
+        chain = sample_chain(nums, target, rng, cap, greedy_last, ordered)
         if chain is not None and chain not in chains:
             chains.append(chain)
     return chains

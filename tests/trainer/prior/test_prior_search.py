@@ -51,3 +51,10 @@ def test_check_trace_reads_hostile_text_without_blowing_up():
     for text in ("", "</think>", " 9" * 5000 + " </think>", " 1+" * 3000 + "1=2 hit </think>", "x" * 10000,
                  " 99999999999999*9=1 hit </think> <answer>1</answer>"):
         assert isinstance(check_trace(text, [1, 2], 3), list)
+
+
+def test_ordered_chains_take_the_numbers_as_given():
+    rng = random.Random(2)
+    for _ in range(50):
+        chain = sample_chain([7, 2, 9, 4], 13, rng, 99, True, ordered=True)
+        assert chain.order == (7, 2, 9, 4)
