@@ -26,26 +26,43 @@ class ValidationCallback(TrainerCallback):
         self.initial: dict[str, float] | None = None
 
     def evaluate(self) -> dict[str, float]:
-        """mean@k and pass@k of the current policy on the validation rows."""
+        """mean@k and pass@k of the current policy on the validation rows.
+
+        With several processes each validates its share of the rows; the figures are over all of them, the same
+        on every process (so a collapse stop is decided alike everywhere)."""
         t = self.trainer
         start = time.perf_counter()
+        world, rank = t.accelerator.num_processes, t.accelerator.process_index
+        scores, solved = self._score(self.rows[rank::world])
+        if world > 1:
+            from accelerate.utils import gather_object
+
+            shares = gather_object([(scores, solved)])
+            scores, solved = [s for share in shares for s in share[0]], [s for share in shares for s in share[1]]
+        valid = [s for s in scores if s is not None]
+        return {
+            "val/accuracy": sum(v >= 1.0 for v in valid) / len(valid) if valid else float("nan"),
+            f"val/pass@{self.k}": sum(solved) / len(solved) if solved else float("nan"),
+            "val/masked": float(len(scores) - len(valid)),
+            "time/validation_s": time.perf_counter() - start,
+        }
+
+    def _score(self, rows: list[dict]) -> tuple[list[float | None], list[bool]]:
+        """Oracle scores of k samples per row, and whether each row was solved at least once."""
+        if not rows:
+            return [], []
+        t = self.trainer
         model = t.accelerator.unwrap_model(t.model)
-        prompts = [r["prompt"] for r in self.rows]
+        prompts = [r["prompt"] for r in rows]
         samples = generate(model, t.processing_class, prompts, n=self.k, max_new_tokens=self.max_new_tokens,
                            temperature=self.temperature, trainer=t)
-        flat_rows = [{k: v for k, v in r.items() if k != "prompt"} for r in self.rows for _ in range(self.k)]
+        flat_rows = [{k: v for k, v in r.items() if k != "prompt"} for r in rows for _ in range(self.k)]
         flat = [c for group in samples for c in group]
         columns = {k: [row[k] for row in flat_rows] for k in flat_rows[0]}
         scores = self.oracle(prompts=[p for p in prompts for _ in range(self.k)], completions=flat, **columns)
         self.oracle.metrics()  # validation verdicts are not training-rollout counters
-        valid = [s for s in scores if s is not None]
-        solved = [any((s or 0) >= 1.0 for s in scores[i * self.k : (i + 1) * self.k]) for i in range(len(self.rows))]
-        return {
-            "val/accuracy": sum(v >= 1.0 for v in valid) / len(valid) if valid else float("nan"),
-            f"val/pass@{self.k}": sum(solved) / len(solved),
-            "val/masked": float(len(scores) - len(valid)),
-            "time/validation_s": time.perf_counter() - start,
-        }
+        solved = [any((s or 0) >= 1.0 for s in scores[i * self.k : (i + 1) * self.k]) for i in range(len(rows))]
+        return list(scores), solved
 
     def on_train_begin(self, args, state, control, **kwargs):
         if self.rows and state.global_step == 0:
@@ -71,21 +88,23 @@ class MetricsCallback(TrainerCallback):
 
     def on_train_begin(self, args, state, control, **kwargs):
         if self.validation is not None and self.validation.initial is not None and state.global_step == 0:
-            self._write(0, dict(self.validation.initial))
+            self._write(0, dict(self.validation.initial), state.is_world_process_zero)
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         record = {LOG_KEY_MAP.get(k, k): v for k, v in (logs or {}).items()}
         if "loss" not in record and "train_runtime" in record:
             return  # the end-of-training summary is not a step
-        self._write(state.global_step, record)
+        self._write(state.global_step, record, state.is_world_process_zero)
         if self.detector.collapsed and self.stop_on_collapse:
             control.should_training_stop = True
 
-    def _write(self, step: int, record: dict[str, Any]) -> None:
+    def _write(self, step: int, record: dict[str, Any], main: bool) -> None:
+        """Feed the detector on every process (they see the same figures); only the main process writes."""
         record = {"step": step, "wall_s": round(time.time() - self.started, 3), **record}
-        self.run_dir.append_metrics(record)
         self.detector.update(step, record)
-        self.run_dir.write_collapse(self.detector.to_json())
+        if main:
+            self.run_dir.append_metrics(record)
+            self.run_dir.write_collapse(self.detector.to_json())
 
 
 class QuietProgressCallback(ProgressCallback):
