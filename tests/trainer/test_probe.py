@@ -65,3 +65,32 @@ def test_probe_on_tiny_organism_with_collapse_run(tmp_path, monkeypatch):
     assert record["mcs"]["ok"], record["mcs"].get("error")
     assert record["mcs"]["collapse"]["steps_seen"] >= 1
     assert "Model Collapse Step" in md
+
+
+@pytest.mark.slow
+def test_signals_from_real_statistics_rank_both_classes(monkeypatch):
+    """Gold and wrong completions teacher-forced through the tiny organism: every intrinsic signal has a value per
+    sample and an AUROC in [0, 1] (both classes present), and the majority share ranks the agreed gold answer first."""
+    from tasks import make_task
+    from trainer.eval_sources import LocalSource, Sample
+    from trainer.models import resolve_model
+    from trainer.policy_stats import compute_policy_stats
+    from trainer.probe import _auroc, signal_values
+
+    monkeypatch.setenv("URLVR_CACHE", str(organism_cache()))
+    task = make_task("countdown", task_options())
+    source = LocalSource(resolve_model(PRESET), task, max_tokens=8, temperature=1.0, batch=4, judge_tokens=4)
+    rows = task.rows("validation")[:2]
+    texts = [[f"<answer>{r['solution']}</answer>", f"<answer>{r['solution']}</answer>", "<answer>1 + 1</answer>"] for r in rows]
+    tok = source.tokenizer
+    prompts = [tok(task.prompt(r, conversational=False), add_special_tokens=False)["input_ids"] for r in rows for _ in range(3)]
+    comps = [tok(t, add_special_tokens=False)["input_ids"] for group in texts for t in group]
+    stats = compute_policy_stats(source.model, prompts, comps, tok.pad_token_id, 1.0)
+    samples = [[Sample(t, stats=stats[i * 3 + j]) for j, t in enumerate(group)] for i, group in enumerate(texts)]
+    values = signal_values(task, samples, has_stats=True)
+    truth = [True, True, False] * 2
+    for name, vals in values.items():
+        assert len(vals) == 6 and all(isinstance(v, float) for v in vals), name
+        assert 0.0 <= _auroc(vals, truth) <= 1.0, name
+    assert values["majority_share"] == pytest.approx([2 / 3, 2 / 3, 1 / 3] * 2)
+    assert _auroc(values["majority_share"], truth) == 1.0
