@@ -89,3 +89,26 @@ def test_inline_math_scan_matches_the_regex_it_replaces():
         line = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 16)))
         found = regex.findall(line)
         assert extract.last_inline_math(line) == ("".join(found[-1]) if found else None), line
+
+
+def _answer_line_by_lines(text: str) -> str | None:
+    """The line-list implementation answer_line replaced (quadratic only through its inline-math regex)."""
+    pattern = re.compile(r"(?i)\banswer\b[^:\n]{0,40}?(?:\bis\b|:)\s*(.*)$|^[\s#*]*final answer[\s*:]*()$")
+    lines = text.splitlines()
+    for n in range(len(lines) - 1, -1, -1):
+        match = pattern.search(lines[n])
+        if match:
+            rest = (match.group(1) or "").strip().strip("*").strip()
+            if not rest:
+                rest = next((ln.strip() for ln in lines[n + 1 :] if ln.strip()), "")
+            inline = extract.last_inline_math(rest)
+            return (rest if inline is None else inline).rstrip(". ") or None
+    return None
+
+
+def test_answer_line_matches_the_line_by_line_version_it_replaced():
+    rng = random.Random(7)
+    pieces = ["answer", "Answer", "ANSWER is", " is ", ":", "\n", "\r\n", "\r", "\u2028", " ", "**", "#", "Final Answer", "42", "$x$", "\\(y\\)", "."]
+    for _ in range(5000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 14)))
+        assert extract.answer_line(text) == _answer_line_by_lines(text), repr(text)

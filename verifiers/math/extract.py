@@ -16,7 +16,7 @@ from numbers import Number
 _BOX_COMMANDS = ("\\boxed", "\\fbox")
 MAX_CLEAN_CHARS = 5000
 _ANSWER_LINE = re.compile(r"(?im)\banswer\b[^:\n]{0,40}?(?:\bis\b|:)\s*(.*)$|^[\s#*]*final answer[\s*:]*()$")
-_ANSWER_WORD = re.compile(r"(?i)answer")
+_REWSNA = re.compile(r"(?i)rewsna")
 _NON_BLANK = re.compile(r"\S")
 _DOLLARS = re.compile(r"\$+")
 _NO_SPACE = dict.fromkeys(c for c in range(0x3001) if chr(c).isspace())  # every str.isspace() character is below U+3001
@@ -71,17 +71,19 @@ def _balanced(text: str, open_at: int) -> str | None:
 def answer_line(text: str) -> str | None:
     """The answer stated on the last "answer is ..." or "Answer: ..." line (or the line after a bare heading).
 
-    Only lines holding the word "answer" are looked at, each once: no list of lines is built (a million short
-    lines cost more in allocation than the scan itself)."""
+    Only lines holding the word "answer" are looked at, each once and from the last: no list of lines is built
+    (a million short lines cost more in allocation than the scan itself)."""
     text = text.replace("\r\n", "\n").translate(_LINE_BREAKS)
-    found, line_end = None, -1
-    for word in _ANSWER_WORD.finditer(text):
-        if word.start() < line_end:
+    found, line_start, backwards = None, len(text) + 1, text[::-1]
+    for word in _REWSNA.finditer(backwards):  # "answer" reversed: candidates from the end, so the last line wins early
+        at = len(text) - word.end()
+        if at >= line_start:
             continue  # this line was searched already
-        line_start = text.rfind("\n", 0, word.start()) + 1
-        line_end = text.find("\n", word.start())
-        line_end = len(text) if line_end < 0 else line_end
-        found = _ANSWER_LINE.search(text, line_start, line_end) or found
+        line_start = text.rfind("\n", 0, at) + 1
+        line_end = text.find("\n", at)
+        found = _ANSWER_LINE.search(text, line_start, len(text) if line_end < 0 else line_end)
+        if found:
+            break
     if found is None:
         return None
     rest = (found.group(1) or "").strip().strip("*").strip()
