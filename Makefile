@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.urlvr-installed
 ARGS ?=
 
-.PHONY: install demo test bench clean
+.PHONY: install demo test bench clean wheelhouse
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
@@ -28,6 +28,12 @@ test: install
 
 bench: install
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Wheels for bench/device_check.py on a GPU machine without internet (its Python: WHEEL_PY), constraints.txt's
+# versions, no torch/Ray/vLLM/CUDA wheels (see the script's lists); fails over 64 MB.
+WHEEL_PY ?= 3.12
+wheelhouse:  # needs only a Python >= 3.11 with pip, not the venv
+	$(PY) bench/device_check.py --build-wheelhouse --python-version $(WHEEL_PY) --wheelhouse .whl
 
 clean:
 	rm -rf $(VENV) runs outputs
