@@ -46,6 +46,7 @@ class Judge:
         self.budget, self.wall = budget, max(wall, budget)
         self._lock = threading.Lock()
         self._child: _Child | None = None
+        self._finalizer: weakref.finalize | None = None
         self._warm = False
 
     def start(self) -> None:
@@ -59,7 +60,7 @@ class Judge:
     def compare(self, gold: str, pred: str, min_sig_digits: int) -> Verdict:
         """The child's verdict for ``pred`` against ``gold``, or ``incorrect`` past the budget or after two crashes."""
         with self._lock:
-            for attempt in range(2):
+            for _ in range(2):
                 outcome, verdict = self._exchange(json.dumps([gold, pred, min_sig_digits]) + "\n")
                 if outcome != "died":
                     return verdict
@@ -105,8 +106,10 @@ class Judge:
                 for pair in _WARM:
                     compare(*pair)
                 self._warm = True
+            if self._finalizer is not None:
+                self._finalizer.detach()  # the previous child was killed already: keep one finalizer, not one per kill
             self._child = _Child()
-            weakref.finalize(self, self._child.kill)
+            self._finalizer = weakref.finalize(self, self._child.kill)
         return self._child
 
 
