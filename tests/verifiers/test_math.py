@@ -242,6 +242,26 @@ def test_a_judge_child_killed_from_outside_is_replaced_and_the_answer_still_judg
     verifier.judge.close()
 
 
+def test_an_answer_that_kills_the_judge_twice_is_incorrect(monkeypatch):
+    import os
+
+    from verifiers.math import equivalence
+
+    real = equivalence.compare
+
+    def crashing(gold, pred, min_sig_digits=3):
+        if pred == "crash":  # stands in for an answer that overflows sympy's C stack or its memory limit
+            os._exit(3)
+        return real(gold, pred, min_sig_digits)
+
+    monkeypatch.setattr(equivalence, "compare", crashing)  # forked children inherit it
+    verifier = MathVerifier()
+    verdict = safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{crash}")
+    assert verdict.status == "incorrect" and "twice" in verdict.reason, verdict
+    assert safe_verify(verifier, {"answer": "x^2-1"}, "\\boxed{(x-1)(x+1)}").status == "correct"
+    verifier.judge.close()
+
+
 def test_a_judge_child_that_cannot_be_made_is_an_error(monkeypatch):
     import os
 
