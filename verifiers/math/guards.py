@@ -2,7 +2,7 @@
 
 They catch the common hostile shapes in microseconds: over-long answers, deep nesting, integer power towers and
 huge factorials (sympy evaluates ``9^{9^{9^9}}`` eagerly and never returns). They are a courtesy, not the bound:
-the hard limit is the per-item process timeout of the pool that runs the verifier.
+the bound is the CPU budget of the judge child that runs sympy (``verifiers.math.isolation``).
 """
 
 from __future__ import annotations

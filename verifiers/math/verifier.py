@@ -23,7 +23,7 @@ class MathVerifierConfig(VerifierConfig):
     max_digits: int = Field(default=10_000, ge=1, description="Integer powers with more digits than this are refused.")
     max_factorial: int = Field(default=5000, ge=1, description="Factorials of larger integers are refused.")
     min_sig_digits: int = Field(default=3, ge=1, description="Significant digits a rounded decimal needs to match an exact value.")
-    guards: bool = Field(default=True, description="Pre-screen answers before parsing; off only to exercise the process timeout.")
+    guards: bool = Field(default=True, description="Pre-screen answers before parsing; off only to exercise the judge's CPU budget.")
     answer_line_fallback: bool = Field(default=True, description="Without a \\boxed{}, use the last 'answer is ...' line.")
     compare_budget: float | None = Field(
         default=None, gt=0, description="CPU seconds sympy may spend comparing one answer before it scores incorrect; None = a fifth of the timeout."
