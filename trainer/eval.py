@@ -195,7 +195,7 @@ def table(summary: dict[str, Any], title: str) -> str:
     k, v = summary["k"], summary["verdicts"]
     lines = [f"## {title}", "", f"{summary['prompts']} prompts, {summary['samples']} samples (k={k})", "",
              "| metric | value |", "|---|---|"]
-    for key in (f"mean@{k}", "pass@1", f"pass@{k}"):
+    for key in dict.fromkeys((f"mean@{k}", "pass@1", f"pass@{k}")):  # k=1: pass@1 once
         lines.append(f"| {key} | {fmt(summary[key])} |")
     lines += [f"| {st} | {v[st]} |" for st in ("correct", "incorrect", "error", "timeout")]
     if summary["rewards"]:

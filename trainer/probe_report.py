@@ -14,7 +14,7 @@ def table(record: dict[str, Any]) -> str:
     lines = [f"## Prior of {record['model']} on {record['task']['name']}", "",
              f"{record['prompts']} prompts x {k} samples at temperature {record['temperature']}", "",
              "| measure | value |", "|---|---|",
-             f"| pass@1 | {fmt(record['pass@1'])} |", f"| pass@{k} | {fmt(record[f'pass@{k}'])} |",
+             f"| pass@1 | {fmt(record['pass@1'])} |", *([f"| pass@{k} | {fmt(record[f'pass@{k}'])} |"] if k > 1 else []),
              f"| verdicts (correct/incorrect/error/timeout) | {v['correct']}/{v['incorrect']}/{v['error']}/{v['timeout']} |"]
     lines += [f"| AUROC {name} | {fmt(value)} |" for name, value in record["auroc"].items()]
     judge = record.get("judge")

@@ -87,6 +87,29 @@ def test_jsonl_mean_at_1(tmp_path):
     summary = run(parse_config([f"completions={path}", "task.prompt_style=compact", "task=countdown", "workers=1", f"out={tmp_path}/o"]),
                   log=lambda _: None)
     assert summary["k"] == 1 and summary["mean@1"] == 0.5 and summary["pass@1"] == 0.5
+    assert (tmp_path / "o" / "table.md").read_text().count("| pass@1 |") == 1
+
+
+def test_jsonl_errors_are_one_line_with_the_line_number(tmp_path, capsys):
+    from trainer.eval import main
+
+    bad = tmp_path / "bad.jsonl"
+    for text, says in [('{"nums": [1], "target": 1, "completion": "x"}\n[1]\n', "bad.jsonl:2: expected an object"),
+                       ('{"completion": 3}\n', "bad.jsonl:1: expected an object with a string 'completion'"),
+                       ('{"completion": "x"\n', "bad.jsonl:1: not valid JSON")]:
+        bad.write_text(text)
+        assert main([f"completions={bad}", "task=countdown", f"out={tmp_path}/o"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert says in err and "\n" not in err
+
+
+def test_rows_missing_verifier_fields_are_masked_with_the_reason(tmp_path):
+    path = tmp_path / "c.jsonl"
+    path.write_text(json.dumps({"question": "q", "completion": "<answer>1 + 2</answer>"}) + "\n")
+    summary = run(parse_config([f"completions={path}", "task=countdown", "workers=1", f"out={tmp_path}/o"]), log=lambda _: None)
+    assert summary["verdicts"]["error"] == 1 and summary["mean@1"] is None
+    record = json.loads((tmp_path / "o" / "samples.jsonl").read_text())
+    assert "missing field 'nums'" in record["oracle"]["reason"]
 
 
 def test_resume_refuses_other_settings(tmp_path):
