@@ -1,4 +1,4 @@
-"""The comparison report on SYNTHETIC run directories (trainer.report.synthetic): numbers, robustness, CLI, plots."""
+"""The comparison report on SYNTHETIC run directories (tests/synthetic_runs.py): numbers, robustness, CLI, plots."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from trainer.report import NoRunsError, OutDirError, build_report, write_report
 from trainer.report import plots
 from trainer.report.load import find_run_dirs, load_run, load_runs
 from trainer.report.summary import summarize
-from trainer.report.synthetic import METHODS, write_synthetic_run, write_synthetic_sweep
+from tests.synthetic_runs import METHODS, write_synthetic_run, write_synthetic_sweep
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

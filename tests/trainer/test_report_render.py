@@ -19,7 +19,7 @@ from PIL import Image
 
 from trainer.report import write_report
 from trainer.report.plots import KNOWN_STYLES
-from trainer.report.synthetic import METHODS, write_synthetic_sweep
+from tests.synthetic_runs import METHODS, write_synthetic_sweep
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (apt-get install -y chromium)")

@@ -3,7 +3,7 @@
 Real GRPO steps take ~30-60 s on a CPU, so report tests use these: the file layout is the trainer's
 (config.yaml, metrics.jsonl, collapse.json from the real detector), the curves are made up to look like the
 paper's: the oracle and external verifiers rise, intrinsic rewards and majority vote rise then collapse.
-``python -m trainer.report.synthetic OUT_DIR`` writes a 7-method × 3-seed sweep.
+``python -m tests.synthetic_runs OUT_DIR`` writes a 7-method × 3-seed sweep.
 """
 
 from __future__ import annotations
@@ -109,5 +109,5 @@ def write_synthetic_sweep(root: str | Path, methods=METHODS, seeds=(0, 1, 2), st
 
 if __name__ == "__main__":
     if len(sys.argv) != 2:
-        sys.exit("usage: python -m trainer.report.synthetic OUT_DIR")
+        sys.exit("usage: python -m tests.synthetic_runs OUT_DIR")
     print(json.dumps([str(p) for p in write_synthetic_sweep(sys.argv[1])], indent=1))
