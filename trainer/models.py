@@ -12,6 +12,7 @@ dequantized by transformers, and saved as a plain fp32 checkpoint under the cach
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -78,7 +79,31 @@ def resolve_organism(name: str) -> Path:
     from trainer.prior.config import preset
 
     prior = preset(name)
-    return shipped_organism(prior) or ensure_organism(prior)
+    shipped = shipped_organism(prior)
+    if shipped is not None:
+        return shipped
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return _build_outside_the_job(name)
+    return ensure_organism(prior)
+
+
+DISTRIBUTED_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "ROLE_RANK", "MASTER_ADDR",
+                   "MASTER_PORT", "TORCHELASTIC_RUN_ID", "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_MAX_RESTARTS")
+
+
+def _build_outside_the_job(name: str) -> Path:
+    """Build (or find cached) organism ``name`` in a child process that does not see the distributed job.
+
+    Inside a torchrun job, the SFT build's TrainingArguments would join the job's process group while the other
+    ranks wait on the build's file lock: a deadlock. The child builds under the same lock; every rank then
+    reads the same cached folder.
+    """
+    env = {k: v for k, v in os.environ.items() if k not in DISTRIBUTED_ENV}
+    code = "import sys; from trainer.models import resolve_organism; print(resolve_organism(sys.argv[1]))"
+    proc = subprocess.run([sys.executable, "-c", code, name], env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise ModelUnavailableError(f"building organism {name!r} failed: {proc.stderr.strip().splitlines()[-1:]}")
+    return Path(proc.stdout.strip().splitlines()[-1])
 
 
 def shipped_organism(prior: Any, root: Path | None = None) -> Path | None:
