@@ -91,10 +91,13 @@ def build_datasets(task: Task, conversational: bool) -> tuple[Any, list[dict]]:
 
 
 def pool_options(cfg: RunConfig) -> dict[str, Any]:
+    """The pool each rank builds. With several training processes, ``verifiers.workers`` is the budget of the
+    node (local backend: its ranks split it) or of the job (ray: all ranks split it), not of each rank."""
     v = cfg.verifiers
     options: dict[str, Any] = {"backend": v.backend}
     if v.backend != "inprocess":
-        options["workers"] = v.workers
+        sharers = int(os.environ.get("LOCAL_WORLD_SIZE" if v.backend == "local" else "WORLD_SIZE", "1"))
+        options["workers"] = max(1, -(-v.workers // max(1, sharers)))
         if v.timeout is not None:
             options["timeout"] = v.timeout
     if v.backend == "ray":

@@ -1,0 +1,27 @@
+"""How the trainer sizes the verifier pool each rank builds."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainer.build import pool_options
+from trainer.config import validate_config
+
+
+def cfg(**verifiers):
+    return validate_config({"run_dir": "/tmp/x", "task": {"name": "countdown"}, "reward": {"name": "oracle"},
+                            "verifiers": verifiers})
+
+
+@pytest.mark.parametrize("backend, env, workers, expected", [
+    ("local", {}, 3, 3),                                              # one process: the whole budget
+    ("local", {"LOCAL_WORLD_SIZE": "2", "WORLD_SIZE": "4"}, 3, 2),    # the node's ranks split the node's budget
+    ("local", {"LOCAL_WORLD_SIZE": "4"}, 2, 1),                       # never below one worker
+    ("ray", {"LOCAL_WORLD_SIZE": "2", "WORLD_SIZE": "4"}, 8, 2),      # the job's ranks split the job's actors
+])
+def test_workers_are_a_budget_shared_by_the_ranks(monkeypatch, backend, env, workers, expected):
+    for key in ("LOCAL_WORLD_SIZE", "WORLD_SIZE"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert pool_options(cfg(backend=backend, workers=workers))["workers"] == expected
