@@ -14,6 +14,7 @@ Writes ``OUT/probe.json``, ``OUT/probe.md`` and ``OUT/probe.png``; prints the ta
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +110,7 @@ def signal_values(task: Any, samples: list[list[Any]], has_stats: bool) -> dict[
 
 
 def judge_on_own(task: Any, source: Any, rows: list[dict[str, Any]], samples: list[list[Any]], truth: list[bool | None],
-                 max_tokens: int) -> dict[str, Any] | None:
+                 reasons: list[str], max_tokens: int) -> dict[str, Any] | None:
     """The self_verify reward's judge on the model's own answered samples: TPR/TNR (None if unsupported or no judge)."""
     from rewards.self_verify import SelfVerifyReward, UnsupportedTaskError
 
@@ -120,16 +121,22 @@ def judge_on_own(task: Any, source: Any, rows: list[dict[str, Any]], samples: li
         reward = SelfVerifyReward({"name": "self_verify", "max_judge_tokens": max_tokens}, task, judge=judge)
     except UnsupportedTaskError as exc:
         return {"unsupported": str(exc)}
-    picked = [(row, s.text, t) for row, group, ts in zip(rows, samples, _chunks(truth, samples)) for s, t in zip(group, ts)
-              if t is not None and task.extract_answer(s.text) is not None]
+    picked = [(row, s.text, t, why) for row, group, ts, whys in zip(rows, samples, _chunks(truth, samples), _chunks(reasons, samples))
+              for s, t, why in zip(group, ts, whys) if t is not None and task.extract_answer(s.text) is not None]
     if not picked:
         return judge_rates([], [])
-    keys = set.intersection(*(set(r) for r, _, _ in picked))
-    columns = {k: [r[k] for r, _, _ in picked] for k in keys if k not in ("prompt", "completion")}
-    verdicts = reward.verdicts([text for _, text, _ in picked], **columns)
-    kinds = ["correct" if t else "wrong" for _, _, t in picked]
+    keys = set.intersection(*(set(p[0]) for p in picked))
+    columns = {k: [p[0][k] for p in picked] for k in keys if k not in ("prompt", "completion")}
+    verdicts = reward.verdicts([p[1] for p in picked], **columns)
+    kinds = ["correct" if t else error_kind(why) for _, _, t, why in picked]
     accepted = [None if v.score is None else v.status == "correct" for v in verdicts]
     return {**judge_rates(kinds, accepted), "screened": dict(reward.metrics())}
+
+
+def error_kind(reason: str) -> str:
+    """A wrong answer's kind: the oracle's reason as a template (numbers as N, up to its first colon, six words)."""
+    head = re.sub(r"\d+", "N", reason[:200].lower()).split(":", 1)[0]
+    return " ".join(head.split()[:6]) or "wrong"
 
 
 def _auroc(values: list[float | None], truth: list[bool | None]) -> float | None:
@@ -195,7 +202,7 @@ def run(cfg: ProbeConfig, log: Any = print) -> dict[str, Any]:
         "pass@1": mean_pass_at_k(groups, 1), f"pass@{cfg.samples}": mean_pass_at_k(groups, cfg.samples),
         "verdicts": {st: sum(v.status == st for v in verdicts) for st in ("correct", "incorrect", "error", "timeout")},
         "auroc": {name: _auroc(vals, truth) for name, vals in values.items()},
-        "judge": judge_on_own(task, source, rows, samples, truth, cfg.judge_tokens) if cfg.judge else None,
+        "judge": judge_on_own(task, source, rows, samples, truth, [v.reason for v in verdicts], cfg.judge_tokens) if cfg.judge else None,
     }
     if cfg.mcs_steps:
         from trainer.models import resolve_model

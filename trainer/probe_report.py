@@ -26,6 +26,7 @@ def table(record: dict[str, Any]) -> str:
         lines += [f"| judge TPR (own correct answers accepted) | {fmt(judge['true_positive_rate'])} |",
                   f"| judge TNR (own wrong answers rejected) | {fmt(judge['true_negative_rate'])} |",
                   f"| judge balanced accuracy (n={judge['n']}) | {fmt(judge['balanced_accuracy'])} |"]
+        lines += [f"| judge on {kind} (n={v['n']}) | {fmt(v['rate'])} |" for kind, v in judge["by_kind"].items() if kind != "correct"]
     mcs = record.get("mcs")
     if mcs is not None:
         c = mcs.get("collapse") or {}

@@ -94,3 +94,27 @@ def test_signals_from_real_statistics_rank_both_classes(monkeypatch):
         assert 0.0 <= _auroc(vals, truth) <= 1.0, name
     assert values["majority_share"] == pytest.approx([2 / 3, 2 / 3, 1 / 3] * 2)
     assert _auroc(values["majority_share"], truth) == 1.0
+
+
+def test_judge_on_own_answers_by_error_kind():
+    """A stand-in judge (a callable, not a model) that accepts every answer: TPR 1, TNR 0 for each error kind;
+    samples without an answer never reach the judge."""
+    from rewards.judges import CallableJudge
+    from tasks import make_task
+    from trainer.eval_sources import Sample
+    from trainer.probe import error_kind, judge_on_own
+
+    class Source:
+        def judge(self):
+            return CallableJudge(lambda prompts: ["\\boxed{True}"] * len(prompts))
+
+    task = make_task("countdown", {"prompt_style": "compact"})
+    rows = task.rows("validation")[:2]
+    samples = [[Sample(f"<answer>{rows[0]['solution']}</answer>"), Sample("<answer>1 + 1</answer>")],
+               [Sample(f"<answer>{rows[1]['solution']}</answer>"), Sample("no answer here")]]
+    truth = [True, False, True, False]
+    reasons = ["ok", "the expression equals 2, not 66", "ok", "no <answer>...</answer> in the completion"]
+    rates = judge_on_own(task, Source(), rows, samples, truth, reasons, max_tokens=8)
+    assert rates["n"] == 3 and rates["true_positive_rate"] == 1.0 and rates["true_negative_rate"] == 0.0
+    assert rates["by_kind"] == {"correct": {"n": 2, "rate": 1.0}, "the expression equals N, not N": {"n": 1, "rate": 0.0}}
+    assert error_kind("") == "wrong" and error_kind("x" * 10_000 + ": y") == "x" * 200
