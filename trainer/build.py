@@ -18,7 +18,19 @@ from verifiers.registry import RegistryError
 def build_task(cfg: RunConfig) -> Task:
     """The task, after :func:`check_rewards` (so a reward/task mismatch stops the run before the model loads)."""
     check_rewards(cfg)
-    return TASKS.get(cfg.task.name)(cfg.task)
+    task = TASKS.get(cfg.task.name)(cfg.task)
+    check_oracle(task)
+    return task
+
+
+def check_oracle(task: Task) -> None:
+    """Stop before any model loads when the task's verifier cannot work here (e.g. no Lean toolchain)."""
+    from verifiers.registry import VERIFIERS
+
+    unavailable = getattr(VERIFIERS.get(task.verifier), "unavailable", None)
+    reason = unavailable(task.verifier_config()) if callable(unavailable) else None
+    if reason:
+        raise ConfigError(f"task={task.name}: {reason}")
 
 
 def reward_names(cfg: RunConfig) -> list[str]:

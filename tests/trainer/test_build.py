@@ -25,3 +25,18 @@ def test_workers_are_a_budget_shared_by_the_ranks(monkeypatch, backend, env, wor
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert pool_options(cfg(backend=backend, workers=workers))["workers"] == expected
+
+
+def test_task_whose_verifier_cannot_run_here_stops_before_the_model_loads():
+    from tasks import make_task
+    from trainer.build import check_oracle
+    from trainer.config import ConfigError
+    from verifiers.registry import VERIFIERS
+
+    task = make_task("lean", {})
+    if VERIFIERS.get("lean").unavailable(task.verifier_config()):  # the usual case here: no Lean on this machine
+        with pytest.raises(ConfigError, match="task=lean: no Lean toolchain.*docs/lean.md"):
+            check_oracle(task)
+    else:
+        check_oracle(task)  # a toolchain is there: nothing to refuse
+    check_oracle(make_task("countdown", {}))  # a verifier without the hook is never refused
