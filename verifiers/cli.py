@@ -80,12 +80,9 @@ def describe(name: str) -> dict[str, Any]:
         cls = VERIFIERS.get(name)
     except RegistryError as exc:
         return {**row, "needs": None, "deterministic": None, "default_timeout": None, "error": str(exc)}
-    return {
-        **row,
-        "needs": cls.needs.names(),
-        "deterministic": cls.deterministic,
-        "default_timeout": cls.default_timeout,
-    }
+    row = {**row, "needs": cls.needs.names(), "deterministic": cls.deterministic, "default_timeout": cls.default_timeout}
+    variants = getattr(cls, "variants", None)  # e.g. reasoning_gym: the datasets it scores
+    return {**row, "variants": variants()} if callable(variants) else row
 
 
 def list_verifiers(as_json: bool) -> int:
@@ -107,6 +104,10 @@ def list_verifiers(as_json: bool) -> int:
     widths = [max(len(row[c]) for row in table) for c in range(4)]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
+    for r in rows:
+        if r.get("variants"):
+            label, names = r["variants"]
+            print(f"\n{r['name']}: {len(names)} {label}: {', '.join(names)}")
     return 0
 
 

@@ -78,6 +78,11 @@ class ReasoningGymVerifier(Verifier):
         super().__init__(config)
         import reasoning_gym  # noqa: F401 - seconds of imports, paid when a worker builds the verifier, not by an item
 
+    @classmethod
+    def variants(cls) -> tuple[str, list[str]]:
+        """What ``python -m verifiers list`` shows below the table: every dataset this verifier scores."""
+        return "datasets (task=reasoning_gym task.dataset=NAME)", dataset_names()
+
     def verify(self, item: TaskItem, completion: str) -> Verdict:
         try:
             dataset = dataset_for(str(item["rg_dataset"]), str(item.get("rg_config") or "{}"))

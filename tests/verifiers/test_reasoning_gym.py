@@ -87,3 +87,12 @@ def test_several_datasets_end_to_end_through_the_local_pool():
     with make_pool("reasoning_gym", backend="local", workers=1) as pool:
         verdicts = pool.verify_batch(rows, completions)
     assert [v.status for v in verdicts] == ["correct", "incorrect"] * 4
+
+
+def test_verifiers_list_shows_every_dataset():
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "verifiers", "list"], capture_output=True, text=True, timeout=300).stdout
+    line = next(line for line in out.splitlines() if line.startswith("reasoning_gym: "))
+    assert f"{len(rg.dataset_names())} datasets" in line and "leg_counting" in line and "basic_arithmetic" in line
