@@ -133,13 +133,40 @@ def install(wheelhouse: Path) -> None:
     pip("install", "-q", "--no-index", "--find-links", str(wheelhouse), *reqs)
 
 
-def train(procs: int, steps: int, out: Path) -> tuple[dict, float]:
+CPU_SMOKE_ARGS = ["model.name_or_path=tiny-countdown-test", "trainer.bf16=false", "trainer.max_completion_length=24",
+                  "trainer.num_generations=4", "trainer.prompts_per_step=2", "trainer.val_prompts=4", "trainer.eval_steps=2",
+                  "task.train_size=16", "task.val_size=4", "verifiers.workers=1"]
+"""--cpu-smoke: the script's own path on a CPU machine (gloo), fp32, an organism that builds in seconds."""
+
+
+def merged(*groups: list[str]) -> list[str]:
+    """Hydra overrides with later groups replacing earlier ones key by key."""
+    out: dict[str, str] = {}
+    for group in groups:
+        for arg in group:
+            out[arg.split("=", 1)[0]] = arg
+    return list(out.values())
+
+
+def prepare_model(args: list[str]) -> None:
+    """Resolve (build on first use) the run's model in its own process, so that its build is neither timed as a
+    step nor done inside the training process (building there first breaks the trainer's accelerate set-up)."""
+    name = next((a.split("=", 1)[1] for a in reversed(args) if a.startswith("model.name_or_path=")), "tiny-countdown")
+    start = time.perf_counter()
+    code = f"from trainer.models import resolve_model; print(resolve_model({name!r}))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode:
+        sys.exit(f"device_check: the model {name!r} could not be prepared:\n{proc.stderr[-3000:]}")
+    print(f"model {name} ready in {time.perf_counter() - start:.1f} s: {proc.stdout.strip().splitlines()[-1]}")
+
+
+def train(procs: int, steps: int, out: Path, extra: list[str]) -> tuple[dict, float]:
     """One training run; returns its summary and the wall time of the whole command."""
     run_dir = out / f"{procs}proc"
     shutil.rmtree(run_dir, ignore_errors=True)
     entry = ["-m", "trainer.run"] if procs == 1 else ["-m", "torch.distributed.run", "--standalone",
                                                         "--nproc_per_node", str(procs), "-m", "trainer.run"]
-    cmd = [sys.executable, *entry, *RUN_ARGS, f"trainer.max_steps={steps}", f"run_dir={run_dir}"]
+    cmd = [sys.executable, *entry, *merged(RUN_ARGS, extra, [f"trainer.max_steps={steps}", f"run_dir={run_dir}"])]
     print(f"\n== {procs} process(es): {' '.join(cmd[1:])}", flush=True)
     start = time.perf_counter()
     proc = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
@@ -150,13 +177,13 @@ def train(procs: int, steps: int, out: Path) -> tuple[dict, float]:
 
 
 def summarize(metrics: Path) -> dict:
-    """Step times (differences of the cumulative wall_s, validation time taken out) and validation figures of one
-    run's metrics.jsonl."""
+    """Step times (TRL's step_time, else differences of the cumulative wall_s less validation time) and the
+    validation figures of one run's metrics.jsonl."""
     rows = [json.loads(line) for line in metrics.read_text().splitlines() if line.strip()]
     steps = [r for r in rows if "wall_s" in r and "loss" in r]
     start = next((r["wall_s"] for r in rows if r.get("step") == 0), 0.0)  # after the step-0 validation
     walls = [r["wall_s"] for r in steps]
-    times = [b - a - r.get("time/validation_s", 0.0) for a, b, r in zip([start, *walls], walls, steps)]
+    times = [r.get("step_time", b - a - r.get("time/validation_s", 0.0)) for a, b, r in zip([start, *walls], walls, steps)]
     val = [{k: r[k] for k in r if k == "step" or k.startswith("val/")} for r in rows if "val/accuracy" in r]
     return {"steps": len(steps), "first_step_s": times[0] if times else None,
             "median_step_s": statistics.median(times[1:]) if len(times) > 1 else None, "validation": val}
@@ -182,20 +209,27 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--skip-install", action="store_true", help="the dependencies are installed already")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--out", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "urlvr-device-check")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra trainer.run override")
+    ap.add_argument("--cpu-smoke", action="store_true", help="test this script on CPU: no CUDA, fp32, a seconds-to-build "
+                    "organism, 1 and 2 processes (gloo); figures say nothing about GPUs")
     args = ap.parse_args(argv)
     if args.build_wheelhouse:
         build_wheelhouse(args.wheelhouse, args.python_version)
         return
-    gpu = check_cuda()
-    print(f"GPU: {gpu['gpus']} x {gpu['name']}, torch {gpu['torch']}, CUDA {gpu['cuda']}, bf16 {gpu['bf16']}")
-    if not gpu["bf16"]:
-        sys.exit("device_check: this GPU does not support bf16; the check trains in bf16")
+    if args.cpu_smoke:
+        gpu, extra = {"gpus": 2, "name": "none (--cpu-smoke)"}, [*CPU_SMOKE_ARGS, *args.set]
+    else:
+        gpu, extra = check_cuda(), args.set
+        print(f"GPU: {gpu['gpus']} x {gpu['name']}, torch {gpu['torch']}, CUDA {gpu['cuda']}, bf16 {gpu['bf16']}")
+        if not gpu["bf16"]:
+            sys.exit("device_check: this GPU does not support bf16; the check trains in bf16")
     if not args.skip_install:
         install(args.wheelhouse)
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {1: train(1, args.steps, args.out)}
+    prepare_model(["model.name_or_path=tiny-countdown", *extra])
+    results = {1: train(1, args.steps, args.out, extra)}
     if gpu["gpus"] >= 2:
-        results[2] = train(2, args.steps, args.out)
+        results[2] = train(2, args.steps, args.out, extra)
     else:
         print("one GPU: the 2-process run is skipped")
     report(results)

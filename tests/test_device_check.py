@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -81,6 +82,11 @@ def test_summary_reads_step_times_and_validation(tmp_path):
     assert s["steps"] == 20 and s["first_step_s"] == pytest.approx(0.5) and s["median_step_s"] == pytest.approx(0.5)
     assert s["validation"] == [{"step": 0, "val/accuracy": 0.25, "val/pass@4": 0.5},
                                {"step": 10, "val/accuracy": 0.5, "val/pass@4": 0.75}]
+    for row in rows[1:]:
+        row["step_time"] = 0.25 if row["step"] == 1 else 0.125  # TRL's own figure wins where it is logged
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    s = dc.summarize(path)
+    assert s["first_step_s"] == 0.25 and s["median_step_s"] == 0.125
 
 
 PROBE = """
@@ -117,3 +123,20 @@ def test_the_local_pool_training_path_never_imports_ray(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     line = proc.stdout.strip().splitlines()[-1]
     assert line == "scores [1.0, 1.0, 1.0, 1.0] [0.0, 0.0, 0.0, 0.0] False", line
+
+
+@pytest.mark.slow
+def test_cpu_smoke_runs_the_whole_script(tmp_path):
+    """--cpu-smoke: the script's own path (model prepared in its own process, 1 and 2 processes, summary) on CPU."""
+    out = tmp_path / "out"
+    env = {**os.environ, "URLVR_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--cpu-smoke", "--skip-install", "--steps", "3", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    runs = json.loads((out / "summary.json").read_text())["runs"]
+    assert sorted(runs) == ["1", "2"]
+    for run in runs.values():
+        assert run["steps"] == 3 and run["median_step_s"] > 0
+        assert [v["step"] for v in run["validation"]][:2] == [0, 2]
+        assert all(0.0 <= v["val/accuracy"] <= 1.0 for v in run["validation"])
+    assert "2 processes / 1 process" in proc.stdout
