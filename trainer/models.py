@@ -82,28 +82,36 @@ def resolve_organism(name: str) -> Path:
     shipped = shipped_organism(prior)
     if shipped is not None:
         return shipped
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        return _build_outside_the_job(name)
-    return ensure_organism(prior)
+    if os.environ.get(_BUILDER_ENV) == name:  # we are the child that builds it
+        return ensure_organism(prior)
+    return _build_outside_the_job(name)
 
 
 DISTRIBUTED_ENV = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "ROLE_RANK", "MASTER_ADDR",
                    "MASTER_PORT", "TORCHELASTIC_RUN_ID", "TORCHELASTIC_RESTART_COUNT", "TORCHELASTIC_MAX_RESTARTS")
 
 
-def _build_outside_the_job(name: str) -> Path:
-    """Build (or find cached) organism ``name`` in a child process that does not see the distributed job.
+_BUILDER_ENV = "URLVR_BUILDING_ORGANISM"
 
-    Inside a torchrun job, the SFT build's TrainingArguments would join the job's process group while the other
-    ranks wait on the build's file lock: a deadlock. The child builds under the same lock; every rank then
-    reads the same cached folder.
+
+def _build_outside_the_job(name: str) -> Path:
+    """Build (or find cached) organism ``name`` in a child process that does not see the training job.
+
+    In the trainer's process the SFT build would set up accelerate's state before GRPO does ("AcceleratorState
+    has already been initialized"), and inside a torchrun job its TrainingArguments would join the job's process
+    group while the other ranks wait on the build's file lock: a deadlock. The child builds under the same lock;
+    every rank then reads the same cached folder. A cached build costs the child a second or two.
     """
     env = {k: v for k, v in os.environ.items() if k not in DISTRIBUTED_ENV}
-    code = "import sys; from trainer.models import resolve_organism; print(resolve_organism(sys.argv[1]))"
-    proc = subprocess.run([sys.executable, "-c", code, name], env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise ModelUnavailableError(f"building organism {name!r} failed: {proc.stderr.strip().splitlines()[-1:]}")
-    return Path(proc.stdout.strip().splitlines()[-1])
+    env[_BUILDER_ENV] = name
+    code = ("import pathlib, sys; from trainer.models import resolve_organism; "
+            "pathlib.Path(sys.argv[2]).write_text(str(resolve_organism(sys.argv[1])))")
+    with tempfile.TemporaryDirectory() as tmp:
+        answer = Path(tmp) / "path"
+        proc = subprocess.run([sys.executable, "-c", code, name, str(answer)], env=env)  # its progress shows as usual
+        if proc.returncode != 0 or not answer.exists():
+            raise ModelUnavailableError(f"building organism {name!r} failed (exit code {proc.returncode}; see above)")
+        return Path(answer.read_text())
 
 
 def shipped_organism(prior: Any, root: Path | None = None) -> Path | None:

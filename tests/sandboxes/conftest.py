@@ -1,4 +1,4 @@
-"""A real bwrap sandbox shared by the sandbox tests, and a helper to run Python source in it."""
+"""A real bwrap sandbox shared by the sandbox tests (the helper that runs Python in it: tests/sandbox_support.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandboxes import ExecResult, Limits, Sandbox, make_sandbox
+from sandboxes import Sandbox, make_sandbox
 
 
 @pytest.fixture(scope="module")
@@ -14,7 +14,3 @@ def bwrap() -> Iterator[Sandbox]:
     with make_sandbox("bwrap") as sb:
         yield sb
 
-
-def run_py(sb: Sandbox, code: str, stdin: str = "", **limits: float) -> ExecResult:
-    """Run ``code`` as main.py with the interpreter the backend provides; ``limits`` override the defaults."""
-    return sb.run([sb.python, "-I", "main.py"], files={"main.py": code}, stdin=stdin, limits=Limits(**limits))

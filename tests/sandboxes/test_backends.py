@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from sandboxes import SANDBOXES, Limits, Sandbox, SandboxError, make_sandbox
 from sandboxes.base import check_files
-from tests.sandboxes.conftest import run_py
+from tests.sandbox_support import run_py
 from verifiers.registry import RegistryError
 
 pytestmark = pytest.mark.timeout(60)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sandboxes import cgroup, make_sandbox
-from tests.sandboxes.conftest import run_py
+from tests.sandbox_support import run_py
 
 pytestmark = pytest.mark.timeout(120)
 LAYOUT = cgroup.layout()

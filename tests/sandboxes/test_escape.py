@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandboxes.conftest import run_py
+from tests.sandbox_support import run_py
 from verifiers.code import CodeVerifier
 
 pytestmark = pytest.mark.timeout(120)
