@@ -12,6 +12,7 @@ from tasks import TASKS
 from tasks.base import Task
 from trainer.config import ConfigError, RunConfig
 from trainer.rundir import RunDir
+from verifiers.pool import PoolOptions
 from verifiers.registry import RegistryError
 
 
@@ -102,21 +103,15 @@ def build_datasets(task: Task, conversational: bool) -> tuple[Any, list[dict]]:
     return Dataset.from_list(train), val
 
 
-def pool_options(cfg: RunConfig) -> dict[str, Any]:
-    """The pool each rank builds. With several training processes, ``verifiers.workers`` is the budget of the
-    node (local backend: its ranks split it) or of the job (ray: all ranks split it), not of each rank."""
+def pool_options(cfg: RunConfig) -> PoolOptions:
+    """The pool each rank builds: ``cfg.verifiers`` as it is, except that with several training processes
+    ``verifiers.workers`` is the budget of the node (local backend: its ranks split it) or of the job (ray: all
+    ranks split it), not of each rank."""
     v = cfg.verifiers
-    options: dict[str, Any] = {"backend": v.backend}
-    if v.backend != "inprocess":
-        sharers = int(os.environ.get("LOCAL_WORLD_SIZE" if v.backend == "local" else "WORLD_SIZE", "1"))
-        options["workers"] = max(1, -(-v.workers // max(1, sharers)))
-        if v.timeout is not None:
-            options["timeout"] = v.timeout
-    if v.backend == "ray":
-        options["transport"] = v.transport
-        if v.address:
-            options["address"] = v.address
-    return options
+    if v.backend == "inprocess":
+        return v
+    sharers = int(os.environ.get("LOCAL_WORLD_SIZE" if v.backend == "local" else "WORLD_SIZE", "1"))
+    return v.model_copy(update={"workers": max(1, -(-v.workers // max(1, sharers)))})
 
 
 @dataclass

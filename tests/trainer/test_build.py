@@ -24,7 +24,7 @@ def test_workers_are_a_budget_shared_by_the_ranks(monkeypatch, backend, env, wor
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    assert pool_options(cfg(backend=backend, workers=workers))["workers"] == expected
+    assert pool_options(cfg(backend=backend, workers=workers)).workers == expected
 
 
 def test_task_whose_verifier_cannot_run_here_stops_before_the_model_loads():
@@ -40,3 +40,8 @@ def test_task_whose_verifier_cannot_run_here_stops_before_the_model_loads():
     else:
         check_oracle(task)  # a toolchain is there: nothing to refuse
     check_oracle(make_task("countdown", {}))  # a verifier without the hook is never refused
+
+
+def test_backend_options_reach_the_pool():
+    options = pool_options(cfg(backend="ray", workers=2, backend_options={"batch_size": 64}))
+    assert options.backend_options == {"batch_size": 64} and options.backend == "ray"
