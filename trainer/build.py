@@ -162,7 +162,6 @@ def build_grpo_config(cfg: RunConfig, run_dir: RunDir) -> Any:
             f"trainer.prompts_per_step * trainer.num_generations ({completions_per_step}) must be divisible by "
             f"trainer.gradient_accumulation_steps ({t.gradient_accumulation_steps})"
         )
-    os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(run_dir.tensorboard))
     vllm = {}
     if t.use_vllm:
         vllm = {"use_vllm": True, "vllm_mode": t.vllm.mode, "vllm_server_host": t.vllm.server_host,

@@ -21,6 +21,17 @@ USER_TENSORBOARD_DIR = os.environ.get("TENSORBOARD_LOGGING_DIR")
 
 def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
     """Run one GRPO training job as configured; returns the final summary."""
+    previous = os.environ.get("TENSORBOARD_LOGGING_DIR")
+    try:
+        return _train(cfg, resolved_yaml)
+    finally:  # the job's tensorboard folder must not leak into later jobs or child processes of this one
+        if previous is None:
+            os.environ.pop("TENSORBOARD_LOGGING_DIR", None)
+        else:
+            os.environ["TENSORBOARD_LOGGING_DIR"] = previous
+
+
+def _train(cfg: RunConfig, resolved_yaml: str) -> dict[str, Any]:
     from transformers import set_seed
 
     from trainer.build import build_datasets, build_rewards, build_task, is_conversational, load_policy, peft_config

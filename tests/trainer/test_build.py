@@ -45,3 +45,15 @@ def test_task_whose_verifier_cannot_run_here_stops_before_the_model_loads():
 def test_backend_options_reach_the_pool():
     options = pool_options(cfg(backend="ray", workers=2, backend_options={"batch_size": 64}))
     assert options.backend_options == {"batch_size": 64} and options.backend == "ray"
+
+
+def test_building_the_grpo_config_leaves_the_environment_alone(monkeypatch, tmp_path):
+    """A job's tensorboard folder set in os.environ leaked into every later CLI run started from this process."""
+    import os
+
+    from trainer.build import build_grpo_config
+    from trainer.rundir import RunDir
+
+    monkeypatch.delenv("TENSORBOARD_LOGGING_DIR", raising=False)
+    build_grpo_config(cfg(backend="inprocess"), RunDir(tmp_path / "run"))
+    assert "TENSORBOARD_LOGGING_DIR" not in os.environ

@@ -60,9 +60,10 @@ def sandboxed(toolchain: Toolchain) -> Toolchain:
     binary = bwrap_binary()
     if not os.access(binary, os.X_OK):
         raise SandboxError(f"bwrap executable {binary!r} is missing or not executable")
+    # The private /tmp comes first: binds after it may then live under /tmp (a checkout or venv there).
     args = [binary, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL",
-            *_binds([*SYSTEM_PATHS, *_toolchain_paths(toolchain)]),
-            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", toolchain.cwd or "/tmp"]
+            "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
+            *_binds([*SYSTEM_PATHS, *_toolchain_paths(toolchain)]), "--chdir", toolchain.cwd or "/tmp"]
     elan = Path(os.environ.get("ELAN_HOME", Path.home() / ".elan"))
     if elan.is_dir():
         args += ["--setenv", "ELAN_HOME", str(elan.resolve())]
