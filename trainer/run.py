@@ -43,7 +43,8 @@ def _train(cfg: RunConfig, resolved_yaml: str) -> dict[str, Any]:
     run_dir = _open_run_dir(cfg.run_dir)
     grpo_args = _grpo_args(cfg, run_dir)  # TRL's own checks, before anything is loaded or truncated
     checkpoint = _prepare_run_dir(run_dir, cfg.trainer.resume)
-    run_dir.write_config(resolved_yaml or cfg.model_dump_json(indent=2))
+    if _is_main_process():
+        run_dir.write_config(resolved_yaml or cfg.model_dump_json(indent=2))
     set_seed(cfg.seed)
     task = build_task(cfg)
     model, tokenizer = load_policy(cfg)
@@ -94,8 +95,18 @@ def _open_run_dir(path: str):
         raise ConfigError(str(exc)) from None
 
 
+def _is_main_process() -> bool:
+    """True unless this is a non-zero rank of a torchrun/accelerate job (set before any process group exists)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
 def _prepare_run_dir(run_dir, resume: bool):
-    """The checkpoint to resume from (metrics cut back to it), or None for a fresh run."""
+    """The checkpoint to resume from (metrics cut back to it), or None for a fresh run.
+
+    Only the main process checks and changes the run directory; the other ranks of a job only find the same
+    checkpoint (two ranks cutting metrics.jsonl back at once crashed a resumed two-process job)."""
+    if not _is_main_process():
+        return run_dir.latest_checkpoint() if resume else None
     if not resume:
         if run_dir.has_metrics():
             raise ConfigError(f"{run_dir.path} already holds a run; pass trainer.resume=true to continue it, or a new run_dir=")
