@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from trainer.eval_args import UsageError, parse_words, validate
+from trainer.eval_args import UsageError, parse_words, run_command, validate
 from trainer.eval_store import SampleStore
 from trainer.probe_metrics import fmt, mean_at_k, mean_pass_at_k, reward_agreement
 
@@ -267,15 +267,7 @@ def run(cfg: EvalConfig, log: Any = print) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rewards.judges import EndpointError
-    from trainer.models import ModelUnavailableError
-
-    try:
-        run(parse_config(sys.argv[1:] if argv is None else argv))
-    except (UsageError, FileNotFoundError, ValueError, EndpointError, ModelUnavailableError) as exc:
-        print(f"trainer.eval: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command("trainer.eval", parse_config, run, argv)
 
 
 if __name__ == "__main__":

@@ -59,3 +59,18 @@ def validate(model: type[BaseModel], fields: dict[str, Any]) -> Any:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
         raise UsageError(f"{problems}\nvalid keys: {', '.join(model.model_fields)}") from None
+
+
+def run_command(prog: str, parse_config: Any, run: Any, argv: list[str] | None) -> int:
+    """The body of ``main`` for ``trainer.eval`` and ``trainer.probe``: parse, run, one-line errors with exit 2."""
+    import sys
+
+    from rewards.judges import EndpointError
+    from trainer.models import ModelUnavailableError
+
+    try:
+        run(parse_config(sys.argv[1:] if argv is None else argv))
+    except (UsageError, FileNotFoundError, ValueError, EndpointError, ModelUnavailableError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return 2
+    return 0

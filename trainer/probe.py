@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from trainer.eval import make_source, make_task_checked, row_id
-from trainer.eval_args import UsageError, parse_words, validate
+from trainer.eval_args import UsageError, parse_words, run_command, validate
 from trainer.probe_metrics import auroc, judge_rates, majority_share, mean_pass_at_k
 from trainer.probe_report import plot, table
 
@@ -218,15 +218,7 @@ def run(cfg: ProbeConfig, log: Any = print) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rewards.judges import EndpointError
-    from trainer.models import ModelUnavailableError
-
-    try:
-        run(parse_config(sys.argv[1:] if argv is None else argv))
-    except (UsageError, FileNotFoundError, ValueError, EndpointError, ModelUnavailableError) as exc:
-        print(f"trainer.probe: {exc}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command("trainer.probe", parse_config, run, argv)
 
 
 if __name__ == "__main__":
