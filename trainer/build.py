@@ -34,23 +34,17 @@ def check_oracle(task: Task) -> None:
         raise ConfigError(f"task={task.name}: {reason}")
 
 
-def reward_names(cfg: RunConfig) -> list[str]:
-    """The training reward and its shadows, each once."""
-    return list(dict.fromkeys([cfg.reward.name, *cfg.reward.shadow]))
-
-
 def check_rewards(cfg: RunConfig) -> None:
-    """Checks that need no model: each reward supports the task (``check_task``); a judge endpoint answers."""
-    for name in reward_names(cfg):
+    """Checks that need no model: each reward (parts and shadows too) supports the task; a judge endpoint answers."""
+    from trainer.config_checks import reward_names, reward_task_problem
+
+    for option, name in reward_names(cfg):
         try:
-            check = getattr(REWARDS.get(name), "check_task", None)
+            problem = reward_task_problem(name, cfg.task.name)
         except RegistryError as exc:
-            raise ConfigError(f"reward: {exc}") from None
-        if check is not None:
-            try:
-                check(cfg.task.name)
-            except ValueError as exc:
-                raise ConfigError(f"reward: {exc}") from None
+            raise ConfigError(f"{option}: {exc}") from None
+        if problem:
+            raise ConfigError(f"{option}: {problem}")
     if getattr(cfg.reward, "judge", None) == "endpoint":
         from rewards.judges import EndpointError
         from rewards.self_verify import endpoint_judge
