@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from verifiers.lean import LeanVerifier
-from verifiers.lean.toolchain import require_toolchain
+from verifiers.lean.availability import require_toolchain
 
 ITEM = {"formal_statement": "theorem t (n : Nat) : n + 0 = n := by sorry", "header": "import Mathlib"}
 

@@ -12,8 +12,9 @@ import pytest
 from pydantic import ValidationError
 
 from verifiers.lean import LeanVerifier, toolchain
+from verifiers.lean.availability import require_toolchain
 from verifiers.lean.config import LeanConfig
-from verifiers.lean.toolchain import ToolchainMissing, find_toolchain, require_toolchain
+from verifiers.lean.toolchain import ToolchainMissing, find_toolchain
 
 ITEM = {"formal_statement": "theorem t (n : Nat) : n + 0 = n := by sorry", "header": ""}
 GOLD = "```lean\ntheorem t (n : Nat) : n + 0 = n := by\n  omega\n```"

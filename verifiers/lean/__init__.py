@@ -15,10 +15,11 @@ from typing import Any, ClassVar
 
 from verifiers.base import Needs, TaskItem, Verdict, Verifier, gc_paused, safe_verify
 from verifiers.lean import guards
+from verifiers.lean.availability import unavailable
 from verifiers.lean.config import LeanConfig
 from verifiers.lean.sandbox import runnable
 from verifiers.lean.scoring import NATIVE_AXIOMS, STANDARD_AXIOMS, Prepared, extract_proof
-from verifiers.lean.toolchain import ToolchainMissing, unavailable
+from verifiers.lean.toolchain import ToolchainMissing
 
 __all__ = ["LeanConfig", "LeanVerifier", "prepare"]
 
