@@ -6,6 +6,8 @@ plugin brings its own options and unknown keys fail with the list of valid ones.
 
 from __future__ import annotations
 
+import types
+import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
@@ -13,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 from rewards import REWARDS
 from tasks import TASKS, TaskConfig
 from trainer.config_checks import check_run_config
-from trainer.schema import is_mapping
 from verifiers.pool import PoolOptions
 from verifiers.registry import RegistryError
 
@@ -226,3 +227,12 @@ def _check_path(model: type[BaseModel], parts: list[str], where: str) -> None:
             return  # free-form mapping (e.g. trainer.grpo): validated later by its consumer
         else:
             model = _Leaf
+
+
+def is_mapping(annotation: Any) -> bool:
+    """True for ``dict``, ``dict[...]`` and optional forms of them."""
+    if annotation is dict or typing.get_origin(annotation) is dict:
+        return True
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(is_mapping(a) for a in typing.get_args(annotation) if a is not type(None))
+    return False

@@ -8,13 +8,13 @@ Free-form mappings (``trainer.grpo``, ``reward.options``) stay open so ``trainer
 
 from __future__ import annotations
 
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
+
+from trainer.config import RunConfig, is_mapping
 
 BASE_NAME = "pydantic_base"
 """ConfigStore name of the top-level defaults (seed, model, trainer, verifiers)."""
@@ -54,15 +54,6 @@ def open_paths(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> list[tup
     return paths
 
 
-def is_mapping(annotation: Any) -> bool:
-    """True for ``dict``, ``dict[...]`` and optional forms of them."""
-    if annotation is dict or typing.get_origin(annotation) is dict:
-        return True
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
-        return any(is_mapping(a) for a in typing.get_args(annotation) if a is not type(None))
-    return False
-
-
 def _submodel(annotation: Any) -> type[BaseModel] | None:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -83,8 +74,6 @@ def to_node(defaults: dict[str, Any], model: type[BaseModel]):
 
 def base_defaults() -> dict[str, Any]:
     """Top-level defaults: every RunConfig field except the plugin groups and the run directory."""
-    from trainer.config import RunConfig
-
     tree = model_defaults(RunConfig)
     for key in ("task", "reward", "run_dir"):
         tree.pop(key, None)
@@ -106,7 +95,6 @@ def register_schemas(conf_dir: Path) -> None:
 
     from rewards import REWARDS
     from tasks import TASKS
-    from trainer.config import RunConfig
 
     cs = ConfigStore.instance()
     cs.store(name=BASE_NAME, node=to_node(base_defaults(), RunConfig))
