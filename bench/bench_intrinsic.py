@@ -10,7 +10,7 @@ import time
 
 import torch
 
-from rewards.intrinsic import token_stats
+from rewards.token_stats import token_stats
 
 B, T, V = 8, 128, 49_152
 REPEATS = 3

@@ -95,3 +95,10 @@ def group_indices(prompts: Sequence[Any]) -> list[list[int]]:
     for i, p in enumerate(prompts):
         groups.setdefault(repr(p), []).append(i)
     return list(groups.values())
+
+
+def check_group_size(n: int, group_size: int) -> int:
+    """``group_size``, once it is known to split a batch of ``n`` rows into whole groups (else ValueError)."""
+    if group_size < 1 or n % group_size:
+        raise ValueError(f"batch of {n} rows does not split into groups of {group_size}")
+    return group_size

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from rewards.intrinsic import answer_clusters
+from rewards.voting import answer_clusters
 
 Score = float | None
 

@@ -1,270 +1,80 @@
-"""Intrinsic (label-free) rewards computed from the policy's own token distribution, and majority vote.
+"""The intrinsic reward classes: rewards from the policy's own token statistics (no verifier, no labels).
 
-Shapes: ``logits`` is [B, T, V] and aligned with the completion, i.e. ``logits[:, t]`` is the
-distribution that ``completion_ids[:, t]`` was sampled from (TRL keeps ``logits[:, :-1][:, -T:]``).
-``completion_ids`` and ``mask`` are [B, T]; every reward returns a [B] tensor.
+Each reads the ``policy_stats`` column the trainer attaches (see ``trainer.policy_stats``) and reduces it
+with ``rewards.token_stats.intrinsic_from_stats`` (the maths lives there):
 
-A row whose mask is empty has no tokens to score: its reward is NaN, which the trainer turns into
-None (masked, not zero). Every statistic is computed on ``logits / temperature``, the distribution
-that was actually sampled from, in float32 and without gradients.
-
-The trainer computes :func:`token_stats` once per step and derives any reward from it with
-:func:`intrinsic_from_stats`; the one-call functions (:func:`self_certainty`, ...) are conveniences
-for tests and offline use.
+- ``self_certainty``: mean_t [logsumexp(l_t) - mean_v l_t], i.e. KL(U || p_t) + log V
+- ``token_entropy``: -mean_t H(p_t)
+- ``trajectory_entropy``: mean_t log p(y_t)
+- ``probability``: prod_t p(y_t), taken relative to the group's most likely rollout so it cannot underflow
+  (GRPO's group normalisation cancels that factor); it favours short outputs.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import torch
 
-INTRINSIC_REWARDS = ("self_certainty", "token_entropy", "trajectory_entropy", "probability")
-"""Names accepted by :func:`intrinsic_from_stats`."""
-
-CPU_CHUNK_TOKENS = 64
-"""Positions per chunk on CPU: 64 x V=49,152 x 4 bytes = 12 MiB of scratch, cache-friendly (see bench/)."""
-ACCEL_CHUNK_TOKENS = 512
-"""Positions per chunk on an accelerator: fewer kernel launches; 512 x V=152k x 4 bytes = 300 MiB."""
+from rewards.base import Reward, RewardConfig, group_indices
+from rewards.token_stats import INTRINSIC_REWARDS, TokenStats, intrinsic_from_stats  # noqa: F401 - INTRINSIC_REWARDS: old import path
 
 
-@dataclass(frozen=True)
-class TokenStats:
-    """Per-token statistics of one batch, each [B, T] float32; zero where ``mask`` is 0.
+class IntrinsicReward(Reward):
+    """Base for rewards computed from per-token policy statistics."""
 
-    - ``logprobs``: log p(y_t), the sampled token's log-probability.
-    - ``entropy``: H(p_t) = -sum_v p_v log p_v, in nats.
-    - ``self_certainty``: logsumexp(l) - mean_v(l) = KL(U || p_t) + log V (see :func:`self_certainty`).
-    """
+    name = "intrinsic"
+    Config = RewardConfig
+    needs_policy_stats = True
 
-    logprobs: torch.Tensor
-    entropy: torch.Tensor
-    self_certainty: torch.Tensor
-
-
-def _check_shapes(logits: torch.Tensor, completion_ids: torch.Tensor | None, mask: torch.Tensor) -> None:
-    if logits.dim() != 3:
-        raise ValueError(f"logits must be [B, T, V], got shape {tuple(logits.shape)}")
-    if tuple(mask.shape) != tuple(logits.shape[:2]):
-        raise ValueError(f"mask shape {tuple(mask.shape)} does not match logits [B, T] = {tuple(logits.shape[:2])}")
-    if completion_ids is not None and tuple(completion_ids.shape) != tuple(mask.shape):
-        raise ValueError(f"completion_ids shape {tuple(completion_ids.shape)} does not match mask {tuple(mask.shape)}")
+    def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
+        stats_rows = columns.get("policy_stats")
+        if stats_rows is None:
+            raise RuntimeError(f"{self.name} needs the policy_stats column: train with trainer.run, or mix "
+                               "trainer.policy_stats.PolicyStatsMixin into your GRPOTrainer subclass")
+        stats, mask = stack_stats(stats_rows)
+        groups = group_indices(prompts)
+        group_size = len(groups[0]) if groups and all(len(g) == len(groups[0]) for g in groups) else None
+        values = intrinsic_from_stats(self.name, stats, mask, group_size=group_size)
+        out = [None if math.isnan(v) else float(v) for v in values.tolist()]
+        self.counts["empty"] += sum(v is None for v in out)
+        return out
 
 
-@torch.no_grad()
-def token_stats(
-    logits: torch.Tensor,
-    completion_ids: torch.Tensor,
-    mask: torch.Tensor,
-    temperature: float = 1.0,
-    chunk_tokens: int | None = None,
-) -> TokenStats:
-    """Log-prob of the sampled token, entropy and self-certainty at every unmasked position, in one pass.
-
-    Only positions with ``mask == 1`` are computed, ``chunk_tokens`` at a time, so the float32 scratch
-    is ``chunk_tokens x V`` rather than a full [B, T, V] copy of the logits. ``chunk_tokens`` defaults to
-    :data:`CPU_CHUNK_TOKENS` on CPU and :data:`ACCEL_CHUNK_TOKENS` elsewhere.
-    """
-    if chunk_tokens is None:
-        chunk_tokens = CPU_CHUNK_TOKENS if logits.device.type == "cpu" else ACCEL_CHUNK_TOKENS
-    _check_shapes(logits, completion_ids, mask)
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
-    if chunk_tokens < 1:
-        raise ValueError(f"chunk_tokens must be >= 1, got {chunk_tokens}")
-    shape = tuple(mask.shape)
-    out = [torch.zeros(shape, dtype=torch.float32, device=logits.device) for _ in range(3)]
-    rows, cols = torch.nonzero(mask.bool(), as_tuple=True)
-    for start in range(0, rows.numel(), chunk_tokens):
-        r, c = rows[start : start + chunk_tokens], cols[start : start + chunk_tokens]
-        lp, ent, sc = _stats_of_rows(logits[r, c], completion_ids[r, c], temperature)
-        out[0][r, c], out[1][r, c], out[2][r, c] = lp, ent, sc
-    return TokenStats(logprobs=out[0], entropy=out[1], self_certainty=out[2])
+def stack_stats(rows: Sequence[Mapping[str, torch.Tensor]]) -> tuple[TokenStats, torch.Tensor]:
+    """Per-rollout 1-D statistics padded into [B, T] TokenStats plus the mask of real tokens."""
+    width = max(1, max(len(r["logprobs"]) for r in rows))
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    fields = {k: torch.zeros((len(rows), width)) for k in ("logprobs", "entropy", "self_certainty")}
+    for i, r in enumerate(rows):
+        n = len(r["logprobs"])
+        mask[i, :n] = 1
+        for k, t in fields.items():
+            t[i, :n] = r[k]
+    return TokenStats(**fields), mask
 
 
-def _stats_of_rows(rows: torch.Tensor, ids: torch.Tensor, temperature: float) -> tuple[torch.Tensor, ...]:
-    """(log p(id), entropy, self-certainty) for N rows of logits [N, V]."""
-    scaled = rows.float() / temperature
-    lse = torch.logsumexp(scaled, dim=-1)
-    logp = scaled - lse.unsqueeze(-1)
-    entropy = -(logp.exp() * logp).sum(dim=-1)
-    chosen = logp.gather(-1, ids.long().unsqueeze(-1)).squeeze(-1)
-    return chosen, entropy, lse - scaled.mean(dim=-1)
+class SelfCertaintyReward(IntrinsicReward):
+    """Mean per-token self-certainty (KL from uniform): rewards confident token distributions."""
+
+    name = "self_certainty"
 
 
-def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean of ``values`` [B, T] over positions where ``mask`` is 1, per row; NaN for an empty row."""
-    m = mask.to(values.dtype)
-    count = m.sum(dim=-1)
-    total = (values * m).sum(dim=-1)
-    return torch.where(count > 0, total / count.clamp(min=1), torch.full_like(total, float("nan")))
+class TokenEntropyReward(IntrinsicReward):
+    """Minus the mean per-token entropy: rewards low-entropy (sharp) next-token distributions."""
+
+    name = "token_entropy"
 
 
-def masked_sum(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Sum of ``values`` [B, T] over positions where ``mask`` is 1, per row, in float64; NaN for an empty row."""
-    m = mask.to(torch.float64)
-    total = (values.double() * m).sum(dim=-1)
-    return torch.where(m.sum(dim=-1) > 0, total, torch.full_like(total, float("nan")))
+class TrajectoryEntropyReward(IntrinsicReward):
+    """Mean log-probability of the sampled tokens: rewards likely trajectories."""
+
+    name = "trajectory_entropy"
 
 
-def relative_probability(seq_logprob: torch.Tensor, group_size: int | None = None) -> torch.Tensor:
-    """exp(s_i - max_{j in group} s_j): each sequence's probability over the largest in its group.
+class ProbabilityReward(IntrinsicReward):
+    """Sequence probability relative to the group's most likely rollout: favours short, likely outputs."""
 
-    ``seq_logprob`` [B] holds log prod_t p(y_t); groups are ``group_size`` consecutive rows (TRL's
-    layout), or the whole batch when None. The result is in (0, 1], 1 for the group's most likely
-    rollout. It differs from the raw product by a positive per-group factor, which GRPO's
-    group-normalised advantages (r - mean) / std cancel exactly; unlike the raw product it does not
-    underflow to 0 for long sequences. NaN rows stay NaN and are left out of the group's max.
-    """
-    s = seq_logprob.double()
-    if s.numel() == 0:
-        return s
-    groups = s.view(-1, s.numel() if group_size is None else _check_group(s.numel(), group_size))
-    best = torch.where(torch.isnan(groups), torch.full_like(groups, -math.inf), groups).amax(dim=-1, keepdim=True)
-    rel = torch.exp(groups - best)
-    return torch.where(torch.isnan(groups), groups, rel).view(-1)
-
-
-def _check_group(n: int, group_size: int) -> int:
-    if group_size < 1 or n % group_size:
-        raise ValueError(f"batch of {n} rows does not split into groups of {group_size}")
-    return group_size
-
-
-def intrinsic_from_stats(
-    name: str,
-    stats: TokenStats,
-    mask: torch.Tensor,
-    group_size: int | None = None,
-    log_space: bool = False,
-) -> torch.Tensor:
-    """The intrinsic reward ``name`` [B] reduced from per-token ``stats``; NaN for rows with an empty mask.
-
-    - ``self_certainty``: mean_t [logsumexp(l_t) - mean_v(l_t)]  (higher = more confident)
-    - ``token_entropy``: -mean_t H(p_t)
-    - ``trajectory_entropy``: mean_t log p(y_t)
-    - ``probability``: prod_t p(y_t) relative to its group (:func:`relative_probability`), or the exact
-      log-product sum_t log p(y_t) in float64 when ``log_space``. Either way it favours short outputs.
-    """
-    if name == "self_certainty":
-        return masked_mean(stats.self_certainty, mask)
-    if name == "token_entropy":
-        return -masked_mean(stats.entropy, mask)
-    if name == "trajectory_entropy":
-        return masked_mean(stats.logprobs, mask)
-    if name == "probability":
-        seq = masked_sum(stats.logprobs, mask)
-        return seq if log_space else relative_probability(seq, group_size)
-    raise ValueError(f"unknown intrinsic reward {name!r}; known: {', '.join(INTRINSIC_REWARDS)}")
-
-
-def self_certainty(logits: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """Mean over response tokens of logsumexp(l_t) - mean_v(l_t) [B] (Kang et al.; Intuitor's form).
-
-    This equals KL(U || p_t) + log V, where U is uniform over the V vocabulary entries: subtract log V
-    for the KL itself. The constant shifts every reward equally, so GRPO advantages are unchanged.
-    Minimum log V for uniform logits; it grows without bound as the distribution sharpens.
-    """
-    ids = torch.zeros(mask.shape, dtype=torch.long, device=logits.device)
-    return intrinsic_from_stats("self_certainty", token_stats(logits, ids, mask, temperature), mask)
-
-
-def token_entropy(logits: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
-    """Minus the mean per-token entropy, -mean_t H(p_t) [B]; -log V for uniform logits, 0 for one-hot."""
-    ids = torch.zeros(mask.shape, dtype=torch.long, device=logits.device)
-    return intrinsic_from_stats("token_entropy", token_stats(logits, ids, mask, temperature), mask)
-
-
-def trajectory_entropy(
-    logits: torch.Tensor, completion_ids: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0
-) -> torch.Tensor:
-    """Mean log-probability of the sampled tokens, mean_t log p(y_t) [B]: minus a one-sample trajectory-entropy estimate."""
-    return intrinsic_from_stats("trajectory_entropy", token_stats(logits, completion_ids, mask, temperature), mask)
-
-
-def probability(
-    logits: torch.Tensor,
-    completion_ids: torch.Tensor,
-    mask: torch.Tensor,
-    temperature: float = 1.0,
-    group_size: int | None = None,
-    log_space: bool = False,
-) -> torch.Tensor:
-    """The product of token probabilities prod_t p(y_t) [B], computed in log space so it never underflows.
-
-    By default each value is relative to the most likely rollout of its group (see
-    :func:`relative_probability`), which gives GRPO the same advantages as the raw product; with
-    ``log_space`` it is the exact float64 log-product instead. Example: 5,000 tokens at p = 0.5 give
-    log-product -3465.7 (the raw product, 2^-5000, is 0 in float64).
-    """
-    stats = token_stats(logits, completion_ids, mask, temperature)
-    return intrinsic_from_stats("probability", stats, mask, group_size=group_size, log_space=log_space)
-
-
-# --- majority vote ------------------------------------------------------------------------------------
-
-A = TypeVar("A")
-
-
-def _same(equal: Callable[[A, A], bool], a: A, b: A) -> bool:
-    """``equal(a, b)``; an answer that makes the task's equivalence raise matches nothing (it is model output)."""
-    try:
-        return bool(equal(a, b))
-    except Exception:
-        return False
-
-
-def answer_clusters(answers: Sequence[A | None], equal: Callable[[A, A], bool]) -> list[list[int]]:
-    """Indices of the non-None answers grouped by ``equal``, clusters ordered by first appearance.
-
-    Each answer joins the first cluster whose first member it equals, so the result is deterministic
-    even when ``equal`` is not transitive. Answers need not be hashable.
-    """
-    clusters: list[list[int]] = []
-    for i, answer in enumerate(answers):
-        if answer is None:
-            continue
-        for cluster in clusters:
-            if _same(equal, answers[cluster[0]], answer):
-                cluster.append(i)
-                break
-        else:
-            clusters.append([i])
-    return clusters
-
-
-def _majority_cluster(clusters: list[list[int]]) -> list[int] | None:
-    """The largest cluster; ties go to the cluster that appeared first (``max`` keeps the first maximum)."""
-    return max(clusters, key=len) if clusters else None
-
-
-def majority_label(answers: Sequence[A | None], equal: Callable[[A, A], bool]) -> tuple[A | None, float, int]:
-    """(majority answer, its share of all rollouts, number of distinct answers) for one group.
-
-    None answers ("no answer") count in the share's denominator but never form the label; a group with
-    no answer at all gives ``(None, 0.0, 0)``. Ties go to the earliest-appearing answer.
-    """
-    clusters = answer_clusters(answers, equal)
-    best = _majority_cluster(clusters)
-    if best is None:
-        return None, 0.0, 0
-    return answers[best[0]], len(best) / len(answers), len(clusters)
-
-
-def majority_vote(answers: Sequence[A | None], equal: Callable[[A, A], bool]) -> list[float]:
-    """TTRL's reward for one group: 1.0 where the rollout's answer is in the majority cluster, else 0.0.
-
-    Example: ``["2", None, "3", "2", None, None]`` gives ``[1, 0, 0, 1, 0, 0]`` -- the three missing answers
-    never win. All None gives all 0.0 (no signal; GRPO advantages are then 0).
-    """
-    best = set(_majority_cluster(answer_clusters(answers, equal)) or ())
-    return [1.0 if i in best else 0.0 for i in range(len(answers))]
-
-
-def majority_vote_groups(answers: Sequence[Any], equal: Callable[[Any, Any], bool], group_size: int) -> list[float]:
-    """:func:`majority_vote` over a flat batch of consecutive groups of ``group_size`` rollouts."""
-    _check_group(len(answers), group_size)
-    return [r for g in range(0, len(answers), group_size) for r in majority_vote(answers[g : g + group_size], equal)]
+    name = "probability"

@@ -7,7 +7,7 @@ a normalised form for math). "No answer" never becomes the majority label; ties 
 from __future__ import annotations
 
 from rewards.base import Reward, RewardConfig, completion_text, group_indices
-from rewards.intrinsic import majority_label, majority_vote
+from rewards.voting import majority_label, majority_vote
 
 
 def _equal(a, b) -> bool:

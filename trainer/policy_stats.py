@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from rewards.intrinsic import token_stats
+from rewards.token_stats import token_stats
 
 
 @torch.no_grad()

@@ -29,7 +29,7 @@ from trainer.probe_report import plot, table
 
 SIGNALS = {"self_certainty": "self_certainty", "token_entropy": "token_entropy",
            "trajectory_logprob": "trajectory_entropy", "probability": "probability"}
-"""Probe signal name -> the intrinsic reduction (``rewards.intrinsic.intrinsic_from_stats``) it is."""
+"""Probe signal name -> the intrinsic reduction (``rewards.token_stats.intrinsic_from_stats``) it is."""
 
 
 class ProbeConfig(BaseModel):
@@ -93,8 +93,8 @@ def signal_values(task: Any, samples: list[list[Any]], has_stats: bool) -> dict[
     flat = [s for group in samples for s in group]
     values: dict[str, list[float | None]] = {}
     if has_stats and flat:
-        from rewards.intrinsic import intrinsic_from_stats
-        from rewards.policy import stack_stats
+        from rewards.intrinsic import stack_stats
+        from rewards.token_stats import intrinsic_from_stats
 
         stats, mask = stack_stats([s.stats for s in flat])
         for name, reduction in SIGNALS.items():
