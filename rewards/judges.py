@@ -4,7 +4,7 @@ A judge is called with a list of prompts (plain strings, or chat messages when i
 returns one reply per prompt; a reply is None when the judge could not answer (an endpoint that failed after
 its retries), which the reward masks rather than scoring 0. The trainer builds the policy and frozen judges
 from its own generation code (:func:`trainer.generation.policy_judge`); :class:`EndpointJudge` talks to any
-OpenAI-compatible server over plain HTTP.
+OpenAI-compatible server over plain HTTP (tested against ``transformers serve``, tests/rewards/test_endpoint_server.py).
 """
 
 from __future__ import annotations
@@ -99,6 +99,16 @@ class EndpointJudge:
             raise EndpointError(f"judge endpoint {self.base} is unreachable ({_why(exc)}); start the server or fix "
                                 "reward.endpoint.url") from None
 
+    def check(self) -> None:
+        """:meth:`probe`, then one 1-token request to the named model through ``api``; raise :class:`EndpointError`
+        (one line, with a hint) when it fails, so a wrong model name or API fails at start-up, not as masked rewards."""
+        self.probe()
+        path, body = self._request_body("1 + 1 =")
+        try:
+            self._send(path, {**body, "max_tokens": 1})
+        except EndpointError as exc:
+            raise EndpointError(f"{exc}{_hint(self.api, str(exc))}") from None
+
     def _reply_or_none(self, prompt: Prompt) -> str | None:
         try:
             return self.reply(prompt)
@@ -108,7 +118,9 @@ class EndpointJudge:
 
     def reply(self, prompt: Prompt) -> str:
         """The judge's reply to one prompt; raises :class:`EndpointError` once retries are spent."""
-        path, body = self._request_body(prompt)
+        return self._send(*self._request_body(prompt))
+
+    def _send(self, path: str, body: dict[str, Any]) -> str:
         data = json.dumps(body).encode()
         for attempt in range(self.retries + 1):
             try:
@@ -135,7 +147,7 @@ class EndpointJudge:
                 raw = reply.read(MAX_REPLY_BYTES + 1)
         except urllib.error.HTTPError as exc:
             if exc.code == 429 or exc.code >= 500:
-                raise _Transient(f"HTTP {exc.code}") from None
+                raise _Transient(f"HTTP {exc.code}: {_body_of(exc)}") from None
             raise EndpointError(f"judge endpoint {self.base}{path} answered HTTP {exc.code}: {_body_of(exc)}") from None
         except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:  # refused, reset, timeout, torn
             raise _Transient(_why(exc)) from None
@@ -181,6 +193,13 @@ def _completion_text(payload: Any, api: str) -> str:
     if not isinstance(text, str):
         raise EndpointError(f"judge endpoint reply text is a {type(text).__name__}, not a string")
     return text
+
+
+def _hint(api: str, error: str) -> str:
+    """A likely cause of a failed start-up request (``transformers serve`` answers a bare HTTP 500 here)."""
+    if api == "chat" and "HTTP 5" in error:
+        return "; a model without a chat template cannot answer api=chat: try reward.endpoint.api=completions"
+    return ""
 
 
 def _why(exc: BaseException) -> str:
