@@ -47,7 +47,7 @@ def config(model: str, steps: int, reward: str, run_dir: str):
 def run(cfg, plain: bool) -> list[float]:
     from trl import GRPOTrainer
 
-    from trainer.build import build_datasets, build_grpo_config, build_rewards, build_task, is_conversational, load_policy
+    from trainer.assemble import build_datasets, build_grpo_config, build_rewards, build_task, is_conversational, load_policy
     from trainer.callbacks import MetricsCallback
     from trainer.collapse import CollapseConfig
     from trainer.grpo import UrlvrGRPOTrainer

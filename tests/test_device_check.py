@@ -93,7 +93,7 @@ PROBE = """
 import sys
 from trainer.preflight import preflight
 import trainer.run, trainer.grpo, trainer.callbacks, trainer.generation
-from trainer.build import build_datasets, build_rewards, build_task
+from trainer.assemble import build_datasets, build_rewards, build_task
 
 def main():
     (cfg,) = preflight(["model=tiny-countdown", "reward=oracle", "verifiers.backend=local", "verifiers.workers=1",

@@ -34,7 +34,7 @@ def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
 def _train(cfg: RunConfig, resolved_yaml: str) -> dict[str, Any]:
     from transformers import set_seed
 
-    from trainer.build import build_datasets, build_rewards, build_task, is_conversational, load_policy, peft_config
+    from trainer.assemble import build_datasets, build_rewards, build_task, is_conversational, load_policy, peft_config
     from trainer.callbacks import MetricsCallback, ValidationCallback
     from trainer.collapse import CollapseConfig
     from trainer.grpo import UrlvrGRPOTrainer
@@ -76,7 +76,7 @@ def _train(cfg: RunConfig, resolved_yaml: str) -> dict[str, Any]:
 
 def _grpo_args(cfg: RunConfig, run_dir) -> Any:
     """TRL's GRPOConfig for this run; its refusals become one-line config errors."""
-    from trainer.build import build_grpo_config
+    from trainer.assemble import build_grpo_config
 
     if USER_TENSORBOARD_DIR is None:  # each job of an in-process sweep logs into its own run directory
         os.environ["TENSORBOARD_LOGGING_DIR"] = str(run_dir.tensorboard)

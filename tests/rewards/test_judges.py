@@ -15,7 +15,7 @@ import pytest
 from rewards.judges import EndpointError, EndpointJudge, as_judge, base_url
 from rewards.self_verify import SelfVerifyReward
 from tasks.countdown import CountdownTask
-from trainer.build import check_rewards
+from trainer.assemble import check_rewards
 from trainer.config import ConfigError, validate_config
 
 TASK = CountdownTask({"train_size": 1, "val_size": 0})

@@ -9,7 +9,7 @@ from rewards.judges import CallableJudge
 from rewards.self_verify import SUPPORTED_TASKS, SelfVerifyConfig, SelfVerifyReward, UnsupportedTaskError, check_task
 from tasks.countdown import CountdownTask
 from tasks.math import MathTask
-from trainer.build import build_task
+from trainer.assemble import build_task
 from trainer.config import ConfigError, validate_config
 
 COUNTDOWN = CountdownTask({"train_size": 4, "val_size": 0})

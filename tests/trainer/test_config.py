@@ -149,7 +149,7 @@ def test_grpo_set_by_covers_every_key_the_trainer_passes(monkeypatch, tmp_path):
     """build_grpo_config's own keywords are exactly the ones trainer.grpo may not repeat (no TypeError later)."""
     import trl
 
-    from trainer.build import build_grpo_config
+    from trainer.assemble import build_grpo_config
     from trainer.config_checks import GRPO_SET_BY
     from trainer.rundir import RunDir
 
@@ -163,7 +163,7 @@ def test_grpo_set_by_covers_every_key_the_trainer_passes(monkeypatch, tmp_path):
 
 def test_trl_accepts_what_validation_accepts(tmp_path, monkeypatch):
     """The real GRPOConfig takes every setting the batch checks pass (TRL's own rules agree with ours)."""
-    from trainer.build import build_grpo_config
+    from trainer.assemble import build_grpo_config
     from trainer.rundir import RunDir
 
     monkeypatch.setenv("TENSORBOARD_LOGGING_DIR", str(tmp_path))

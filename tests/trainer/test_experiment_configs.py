@@ -59,7 +59,7 @@ def test_task_keys_of_the_experiments_task_are_accepted():
 
 def test_recipe_batch_is_accepted_by_trl(tmp_path, monkeypatch):
     """TRL's GRPOConfig takes the recipe's batch geometry: 64 prompts x 8 rollouts in micro-batches."""
-    from trainer.build import build_grpo_config
+    from trainer.assemble import build_grpo_config
     from trainer.rundir import RunDir
 
     monkeypatch.delenv("TENSORBOARD_LOGGING_DIR", raising=False)

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from rewards.judges import EndpointJudge
-from trainer.build import build_rewards, build_task
+from trainer.assemble import build_rewards, build_task
 from trainer.config import validate_config
 from trainer.generation import JUDGES, frozen_judge, judge_factory
 

@@ -3,6 +3,6 @@
 Writes ``report.html`` (self-contained, figures inlined) and ``report.md`` with the PNG figures beside it.
 """
 
-from trainer.report.build import NoRunsError, OutDirError, Report, build_report, main, write_report
+from trainer.report.compose import NoRunsError, OutDirError, Report, build_report, main, write_report
 
 __all__ = ["NoRunsError", "OutDirError", "Report", "build_report", "main", "write_report"]

@@ -1,6 +1,6 @@
 """``python -m trainer.report``."""
 
-from trainer.report.build import main
+from trainer.report.compose import main
 
 if __name__ == "__main__":
     main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from trainer.build import pool_options
+from trainer.assemble import pool_options
 from trainer.config import validate_config
 
 
@@ -29,7 +29,7 @@ def test_workers_are_a_budget_shared_by_the_ranks(monkeypatch, backend, env, wor
 
 def test_task_whose_verifier_cannot_run_here_stops_before_the_model_loads():
     from tasks import make_task
-    from trainer.build import check_oracle
+    from trainer.assemble import check_oracle
     from trainer.config import ConfigError
     from verifiers.registry import VERIFIERS
 
@@ -51,7 +51,7 @@ def test_building_the_grpo_config_leaves_the_environment_alone(monkeypatch, tmp_
     """A job's tensorboard folder set in os.environ leaked into every later CLI run started from this process."""
     import os
 
-    from trainer.build import build_grpo_config
+    from trainer.assemble import build_grpo_config
     from trainer.rundir import RunDir
 
     monkeypatch.delenv("TENSORBOARD_LOGGING_DIR", raising=False)
