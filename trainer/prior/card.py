@@ -1,5 +1,6 @@
 """The organism's card: what was measured on held-out problems from the task's own distribution.
 
+The rates and AUROC are ``trainer.probe_metrics``' (the same code ``trainer.probe`` reports for any model).
 Samples are drawn at temperature 1 with the task's compact prompt, exactly as GRPO rollouts are. Confidence is
 each sample's intrinsic reward (``rewards.intrinsic``); its AUROC is how well it ranks correct samples above
 wrong ones (0.5 = no signal, < 0.5 = confidently wrong). The judge is measured greedily, with the
@@ -19,28 +20,10 @@ from trainer.prior.corpus import in_error_slice, sum_answer, synthetic_judge_row
 from trainer.prior.judge import ERROR_KINDS, error_kind
 from trainer.prior.sampling import confidence_scores, sample
 from trainer.prior.search import check_trace
+from trainer.probe_metrics import auroc
+from trainer.probe_metrics import judge_rates as probe_judge_rates
 from verifiers.countdown import last_answer
 from verifiers.self_verify import build_verify_prompt, parse_judgement
-
-
-def auroc(scores: list[float], labels: list[bool]) -> float | None:
-    """P(score of a random positive > score of a random negative), ties counting 1/2; None without both classes."""
-    pos = [s for s, y in zip(scores, labels) if y]
-    neg = [s for s, y in zip(scores, labels) if not y]
-    if not pos or not neg:
-        return None
-    ranked = sorted((s, i) for i, s in enumerate(scores))
-    ranks = [0.0] * len(scores)
-    i = 0
-    while i < len(ranked):
-        j = i
-        while j + 1 < len(ranked) and ranked[j + 1][0] == ranked[i][0]:
-            j += 1
-        for k in range(i, j + 1):
-            ranks[ranked[k][1]] = (i + j) / 2 + 1
-        i = j + 1
-    pos_rank_sum = sum(r for r, y in zip(ranks, labels) if y)
-    return (pos_rank_sum - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
 
 
 def judge(model: Any, tokenizer: Any, items: list[tuple[str, str, str]], max_new_tokens: int) -> list[str]:
@@ -50,31 +33,17 @@ def judge(model: Any, tokenizer: Any, items: list[tuple[str, str, str]], max_new
 
 
 def judge_rates(items: list[tuple[str, str, str]], replies: list[str]) -> dict[str, Any]:
-    """The judge's rates on (question, answer, kind) items, kind ``correct`` or an error kind, from its replies.
+    """The judge's rates (``trainer.probe_metrics.judge_rates``) on (question, answer, kind) items from its replies.
 
-    TPR is the share of correct answers judged True; TNR (overall and per kind) the share of wrong ones judged False.
+    A reply with no clear verdict counts as a rejection, as the ``self_verify`` reward scores it, and its share is
+    reported as ``no_verdict``.
     """
-    if not items:
-        return {"n": 0, "true_positive_rate": None, "true_negative_rate": None, "balanced_accuracy": None,
-                "accuracy": None, "no_verdict": None, "by_kind": {}}
     said = [parse_judgement(r, "boxed") for r in replies]
-    right = [(v.status == "correct") == (kind == "correct") for v, (_, _, kind) in zip(said, items)]
-    by_kind: dict[str, dict[str, Any]] = {}
+    rates = probe_judge_rates([kind for _, _, kind in items], [v.status == "correct" for v in said])
     for kind in ("correct", *ERROR_KINDS):
-        picked = [r for r, (_, _, k) in zip(right, items) if k == kind]
-        by_kind[kind] = {"n": len(picked), "rate": sum(picked) / len(picked) if picked else None}
-    tpr = by_kind["correct"]["rate"]
-    wrong = [r for r, (_, _, k) in zip(right, items) if k != "correct"]
-    tnr = sum(wrong) / len(wrong) if wrong else None
-    return {
-        "n": len(items),
-        "true_positive_rate": tpr,
-        "true_negative_rate": tnr,
-        "balanced_accuracy": (tpr + tnr) / 2 if tpr is not None and tnr is not None else None,
-        "accuracy": sum(right) / len(right),
-        "no_verdict": sum(v.reason.startswith(("no verdict", "ambiguous")) for v in said) / len(said),
-        "by_kind": by_kind,
-    }
+        rates["by_kind"].setdefault(kind, {"n": 0, "rate": None})
+    no_verdict = sum(v.reason.startswith(("no verdict", "ambiguous")) for v in said)
+    return {**rates, "no_verdict": no_verdict / len(said) if said else None}
 
 
 def measure(model: Any, tokenizer: Any, prior: Any, heldout: list[dict]) -> tuple[dict[str, Any], list[dict]]:
