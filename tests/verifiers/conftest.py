@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from verifiers.registry import VERIFIERS
-from verifiers.testing import TARGET as SCRIPTED_TARGET
+from verifiers.scripted import TARGET as SCRIPTED_TARGET
 
 
 def write_dist(root: Path, dist: str, entry_points: Mapping[str, str], group: str = "urlvr.verifiers") -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from verifiers.testing import ScriptedVerifier
+from verifiers.scripted import ScriptedVerifier
 from verifiers.workers import WorkerInitError, WorkerRunner
 
 ITEM = {"answer": "42"}
@@ -97,7 +97,7 @@ def test_close_stops_every_worker():
 
 def test_a_verifier_that_cannot_be_built_in_the_worker_fails_loudly(tmp_path: Path, monkeypatch):
     (tmp_path / "urlvr_broken_verifier.py").write_text(
-        "from verifiers.testing import ScriptedVerifier\n"
+        "from verifiers.scripted import ScriptedVerifier\n"
         "class Broken(ScriptedVerifier):\n"
         "    name = 'broken'\n"
         "    def __setstate__(self, state):  # runs in the worker only\n"

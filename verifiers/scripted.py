@@ -1,7 +1,8 @@
-"""A scripted test double for exercising pools: its completion says how to misbehave.
+"""A verifier that misbehaves on command (sleep, spin, exit, segv, raise, alloc): the double that pool tests drive.
 
-It is not registered as a built-in; tests and benchmarks register it (as ``scripted``) through a temporary
-entry point. It lives in the package so that worker processes and Ray actors can import it.
+Not a built-in: a test registers it (as ``scripted``) through a temporary entry point. It ships in the package,
+not under tests/, because pool workers (forkserver) and Ray actors import it by module path at run time, and
+only the installed packages are sure to be on their path.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any, ClassVar
 
 from verifiers.base import TaskItem, Verdict, Verifier
 
-TARGET = "verifiers.testing:ScriptedVerifier"
+TARGET = "verifiers.scripted:ScriptedVerifier"
 
 
 class ScriptedVerifier(Verifier):
