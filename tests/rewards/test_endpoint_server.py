@@ -19,9 +19,8 @@ import pytest
 from transformers.utils.import_utils import is_serve_available
 
 from rewards.judges import EndpointError, EndpointJudge
-from rewards.self_verify import SelfVerifyReward
+from rewards.self_verify import SelfVerifyReward, endpoint_judge
 from tasks.countdown import CountdownTask
-from trainer.assemble import check_rewards
 from trainer.config import validate_config
 from trainer.models import resolve_model
 from verifiers.judge_prompt import build_verify_prompt
@@ -123,7 +122,7 @@ def test_the_server_comes_up_in_time_and_passes_the_start_up_checks(served):
     judge.check()
     raw = {"run_dir": "/tmp/x", "task": {"name": "countdown"},
            "reward": {"name": "self_verify", "judge": "endpoint", "endpoint": {"url": url, "model": model, "api": "completions"}}}
-    check_rewards(validate_config(raw))
+    endpoint_judge(validate_config(raw).reward).check()  # the judge a run's config names
 
 
 def test_replies_are_the_models_own_greedy_text_and_parse_into_verdicts(served, local_replies):
