@@ -50,7 +50,7 @@ def check_rewards(cfg: RunConfig) -> None:
         from rewards.self_verify import endpoint_judge
 
         try:
-            endpoint_judge(cfg.reward).probe()
+            endpoint_judge(cfg.reward).check()  # reachable, and the named model answers one token
         except EndpointError as exc:
             raise ConfigError(f"reward.endpoint.url: {exc}") from None
 

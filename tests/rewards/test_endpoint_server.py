@@ -21,7 +21,8 @@ from transformers.utils.import_utils import is_serve_available
 from rewards.judges import EndpointError, EndpointJudge
 from rewards.self_verify import SelfVerifyReward, endpoint_judge
 from tasks.countdown import CountdownTask
-from trainer.config import validate_config
+from trainer.assemble import check_rewards
+from trainer.config import ConfigError, validate_config
 from trainer.models import resolve_model
 from verifiers.judge_prompt import build_verify_prompt
 from verifiers.judge_reply import parse_judgement
@@ -154,6 +155,10 @@ def test_a_wrong_model_name_or_api_fails_the_start_up_check_in_one_line(served, 
     url, model, _ = served
     with pytest.raises(EndpointError, match=r"HTTP 400: .*pinned to .*requested 'other'"):
         EndpointJudge(url, "other", api="completions", retries=3, backoff_s=0.01).check()
+    raw = {"run_dir": "/tmp/x", "task": {"name": "countdown"},
+           "reward": {"name": "self_verify", "judge": "endpoint", "endpoint": {"url": url, "model": "other", "api": "completions"}}}
+    with pytest.raises(ConfigError, match=r"^reward\.endpoint\.url: judge endpoint .*HTTP 400: .*requested 'other'"):
+        check_rewards(validate_config(raw))  # the run stops before loading its model, not masking every reward
     with pytest.raises(EndpointError, match=r"HTTP 500.*without a chat template cannot answer api=chat: try reward\.endpoint\.api=completions"):
         EndpointJudge(url, model, api="chat", retries=1, backoff_s=0.01).check()
     reward = endpoint_reward(served, task, endpoint={"url": url, "model": model, "api": "chat", "retries": 1, "backoff_s": 0.01})
