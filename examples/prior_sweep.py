@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from rewards.metric_keys import REWARD, REWARD_ACCURACY, VAL_ACCURACY
+
 REWARDS = ("oracle", "self_verify", "self_certainty", "token_entropy", "trajectory_entropy", "probability", "majority_vote")
 PRIORS = {  # organism presets (trainer/prior/config.py): judge trained on 1,000 own answers, on none, or misaligned
     "aligned": "tiny-countdown",
@@ -89,8 +91,8 @@ def curves_figure(root: Path) -> Path:
             for run in sorted(p for p in group.glob(f"{reward}-seed*") if (p / "metrics.jsonl").is_file()):
                 records = _records(run)
                 style = {"color": f"C{k}", "alpha": 0.9}
-                val = [(r["step"], r["val/accuracy"]) for r in records if r.get("val/accuracy") is not None]
-                acc = [(r["step"], r["reward_accuracy"]) for r in records if r.get("reward_accuracy") is not None]
+                val = [(r["step"], r[VAL_ACCURACY]) for r in records if r.get(VAL_ACCURACY) is not None]
+                acc = [(r["step"], r[REWARD_ACCURACY]) for r in records if r.get(REWARD_ACCURACY) is not None]
                 if val:
                     axes[0][col].plot(*zip(*val), marker="o", ms=3, **style)
                 if acc:
@@ -118,17 +120,17 @@ def _mean(xs: list[float]) -> float:
 def _run_figures(records: list[dict]) -> dict[str, float]:
     """One run: validation at step 0, its peak, the mean of the last 3 evaluations; reward accuracy and
     training reward over the first and last 10 steps."""
-    val = [(r["step"], r["val/accuracy"]) for r in records if r.get("val/accuracy") is not None]
-    steps = [r for r in records if r.get("reward_accuracy") is not None]
+    val = [(r["step"], r[VAL_ACCURACY]) for r in records if r.get(VAL_ACCURACY) is not None]
+    steps = [r for r in records if r.get(REWARD_ACCURACY) is not None]
     col = lambda rows, key: [r[key] for r in rows if r.get(key) is not None]  # noqa: E731
     return {
         "val0": val[0][1] if val else float("nan"),
         "peak": max(v for _, v in val) if val else float("nan"),
         "last3": _mean([v for _, v in val[-3:]]),
-        "acc_first": _mean(col(steps[:10], "reward_accuracy")),
-        "acc_last": _mean(col(steps[-10:], "reward_accuracy")),
-        "reward_first": _mean(col(steps[:10], "reward")),
-        "reward_last": _mean(col(steps[-10:], "reward")),
+        "acc_first": _mean(col(steps[:10], REWARD_ACCURACY)),
+        "acc_last": _mean(col(steps[-10:], REWARD_ACCURACY)),
+        "reward_first": _mean(col(steps[:10], REWARD)),
+        "reward_last": _mean(col(steps[-10:], REWARD)),
     }
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from rewards.metric_keys import LABEL_ACCURACY, ORACLE_ACCURACY, RESPONSE_LENGTH, REWARD_ACCURACY
 from rewards.voting import answer_clusters
 
 Score = float | None
@@ -201,19 +202,19 @@ def group_diagnostics(
     correct = [s > oracle_threshold for s in o if s is not None]
     out: dict[str, float | None] = {
         "reward_binary": float(binary),
-        "reward_accuracy": agree if binary else top1,
+        REWARD_ACCURACY: agree if binary else top1,
         "reward_agreement": agree,
         "reward_top1_accuracy": top1,
         "reward_pb_corr": point_biserial(r, o, oracle_threshold),
         "reward_pb_corr_within": within_group_correlation(r, o, group_size, oracle_threshold),
-        "oracle_accuracy": sum(correct) / len(correct) if correct else None,
+        ORACLE_ACCURACY: sum(correct) / len(correct) if correct else None,
         "reward_masked": float(sum(v is None for v in r)),
         "oracle_masked": float(sum(v is None for v in o)),
     }
     if answers is not None and equal is not None:
         out.update(_answer_metrics(answers, equal, o, group_size, oracle_threshold))
     if lengths is not None:
-        out["response_length"] = float(np.mean(lengths)) if len(lengths) else None
+        out[RESPONSE_LENGTH] = float(np.mean(lengths)) if len(lengths) else None
     if completions is not None:
         out["repetition_rate"] = float(np.mean([repetition_rate(c, ngram) for c in completions])) if completions else None
     return out
@@ -225,4 +226,4 @@ def _answer_metrics(
     if len(answers) != len(oracle):
         raise ValueError(f"{len(answers)} answers but {len(oracle)} oracle scores")
     acc, unlabelled = label_accuracy(answers, equal, oracle, group_size, threshold)
-    return {"label_accuracy": acc, "groups_without_label": float(unlabelled), **majority_stats(answers, equal, group_size)}
+    return {LABEL_ACCURACY: acc, "groups_without_label": float(unlabelled), **majority_stats(answers, equal, group_size)}

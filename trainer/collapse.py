@@ -20,17 +20,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from rewards.metric_keys import REWARD_ACCURACY, VAL_ACCURACY
+
 
 class CollapseConfig(BaseModel):
     """How collapse and the validation drop are detected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    metric: str = Field(default="reward_accuracy", description="Metrics key of the per-step reward accuracy.")
+    metric: str = Field(default=REWARD_ACCURACY, description="Metrics key of the per-step reward accuracy.")
     threshold: float = Field(default=0.01, ge=0.0, le=1.0, description="Collapse when the smoothed metric is below this.")
     window: int = Field(default=5, ge=1, description="Trailing-mean window, in logged values; 1 = raw.")
     require_above: bool = Field(default=False, description="Only detect after the smoothed metric was once >= threshold.")
-    val_metric: str = Field(default="val/accuracy", description="Metrics key of validation accuracy.")
+    val_metric: str = Field(default=VAL_ACCURACY, description="Metrics key of validation accuracy.")
     val_margin: float = Field(default=0.05, ge=0.0, description="A drop is val accuracy below peak - margin (absolute).")
     evidence_radius: int = Field(default=5, ge=0, description="Points kept either side of the detection in the evidence.")
 

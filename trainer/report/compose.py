@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rewards.metric_keys import ORACLE_ACCURACY
 from trainer.report import plots
 from trainer.report.load import Run, load_runs
 from trainer.report.render import FigureOut, TaskSection, html_report, markdown_report
@@ -66,8 +67,8 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path, smooth: int =
                           + ", ".join(map(str, paths)) + (f" ({'; '.join(warnings)})" if warnings else ""))
     summaries, cross = summarize(runs)
     for run in runs:
-        if run.records and not run.has("oracle_accuracy"):
-            run.warnings.append(f"{run.path}: no 'oracle_accuracy' (oracle score of the training rollouts); "
+        if run.records and not run.has(ORACLE_ACCURACY):
+            run.warnings.append(f"{run.path}: no '{ORACLE_ACCURACY}' (oracle score of the training rollouts); "
                                 "it is missing from the reward-vs-oracle plot")
     warnings = list(dict.fromkeys([*warnings, *(w for s in summaries for w in s.run.warnings), *cross]))
     palette = plots.Palette([r.method for r in runs])

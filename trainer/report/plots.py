@@ -20,9 +20,19 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from rewards.metric_keys import (  # noqa: E402
+    ENTROPY,
+    LABEL_ACCURACY,
+    ORACLE_ACCURACY,
+    RESPONSE_LENGTH,
+    RESPONSE_LENGTH_TOKENS,
+    REWARD,
+    REWARD_ACCURACY,
+    VAL_ACCURACY,
+)
 from trainer.collapse import trailing_mean  # noqa: E402
 from trainer.report.load import Run  # noqa: E402
-from trainer.report.summary import ORACLE, VAL_KEY, method_sort_key  # noqa: E402
+from trainer.report.summary import ORACLE, method_sort_key  # noqa: E402
 
 # Okabe-Ito colour-blind-safe colours (yellow left out: unreadable on white), then extras for unknown methods.
 KNOWN_STYLES = {
@@ -171,7 +181,7 @@ def metric_figure(runs: Sequence[Run], palette: Palette, title: str, panels: Seq
     for ax, (key, panel_title, ylabel, scale) in zip(axes[0], panels):
         _axes(ax, panel_title, ylabel)
         for method, group in groups.items():
-            b = band(group, key, scale, smooth if key != VAL_KEY else 1)
+            b = band(group, key, scale, smooth if key != VAL_ACCURACY else 1)
             if b is not None:
                 _draw(ax, b, palette[method])
                 drawn.add(method)
@@ -191,7 +201,7 @@ def val_accuracy_figure(runs: Sequence[Run], palette: Palette, task: str) -> Fig
     """Validation accuracy (oracle-scored held-out prompts) per method; the initial model as a dotted line."""
 
     def initial_line(ax, key, groups):
-        starts = [v[0] for r in runs for s, v in [r.series(VAL_KEY)] if s and s[0] == 0]
+        starts = [v[0] for r in runs for s, v in [r.series(VAL_ACCURACY)] if s and s[0] == 0]
         if starts:
             ax.axhline(100 * statistics.fmean(starts), color="#888888", linestyle=":", linewidth=1)
             ax.annotate("initial model", (0.995, 100 * statistics.fmean(starts)), xycoords=("axes fraction", "data"),
@@ -199,7 +209,7 @@ def val_accuracy_figure(runs: Sequence[Run], palette: Palette, task: str) -> Fig
         ax.set_ylim(bottom=0)
 
     return metric_figure(runs, palette, f"Validation accuracy vs step — {task}",
-                         [(VAL_KEY, "Held-out prompts scored by the oracle (mean ± std over seeds)", "Accuracy (%)", 100)],
+                         [(VAL_ACCURACY, "Held-out prompts scored by the oracle (mean ± std over seeds)", "Accuracy (%)", 100)],
                          decorate=initial_line)
 
 
@@ -219,16 +229,16 @@ def reward_accuracy_figure(runs: Sequence[Run], palette: Palette, task: str, smo
 
     sub = "Training reward agrees with the oracle; ▼ = a run's Model Collapse Step"
     return metric_figure(runs, palette, f"Reward accuracy vs step — {task}" + _smooth_note(smooth),
-                         [("reward_accuracy", sub, "Reward accuracy (%)", 100)], smooth, threshold)
+                         [(REWARD_ACCURACY, sub, "Reward accuracy (%)", 100)], smooth, threshold)
 
 
 def dynamics_figure(runs: Sequence[Run], palette: Palette, task: str, smooth: int = 1) -> Figure:
     """Policy entropy, response length and majority-label accuracy side by side."""
-    length_key = "response_length_tokens" if any(r.has("response_length_tokens") for r in runs) else "response_length"
+    length_key = RESPONSE_LENGTH_TOKENS if any(r.has(RESPONSE_LENGTH_TOKENS) for r in runs) else RESPONSE_LENGTH
     return metric_figure(runs, palette, f"Policy dynamics — {task}" + _smooth_note(smooth), [
-        ("entropy", "Token entropy", "Entropy (nats / token)", 1.0),
+        (ENTROPY, "Token entropy", "Entropy (nats / token)", 1.0),
         (length_key, "Response length", "Length (tokens)", 1.0),
-        ("label_accuracy", "Majority-label accuracy", "Label accuracy (%)", 100),
+        (LABEL_ACCURACY, "Majority-label accuracy", "Label accuracy (%)", 100),
     ], smooth)
 
 
@@ -238,7 +248,7 @@ def _smooth_note(smooth: int) -> str:
 
 def _bounded(group: Sequence[Run]) -> bool:
     """Whether every training reward lies in [0, 1], i.e. it can share the oracle's accuracy axis."""
-    values = [v for r in group for v in r.series("reward")[1]]
+    values = [v for r in group for v in r.series(REWARD)[1]]
     return bool(values) and all(-1e-9 <= v <= 1 + 1e-9 for v in values)
 
 
@@ -259,9 +269,9 @@ def reward_vs_oracle_figure(runs: Sequence[Run], palette: Palette, task: str, sm
         style = palette[method]
         _axes(ax, method, "Oracle accuracy (%)")
         ax.title.set_color(style.colour if method != ORACLE else "#000000")
-        oracle = band(group, "oracle_accuracy", 100, smooth)
+        oracle = band(group, ORACLE_ACCURACY, 100, smooth)
         bounded = _bounded(group)
-        reward = band(group, "reward", 100 if bounded else 1, smooth)
+        reward = band(group, REWARD, 100 if bounded else 1, smooth)
         if oracle is not None:
             ax.plot(oracle.steps, oracle.mean, color="#000000", linestyle="--", linewidth=1.6, marker=".",
                     markevery=max(1, len(oracle.steps) // 8))

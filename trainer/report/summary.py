@@ -10,11 +10,11 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rewards.metric_keys import VAL_ACCURACY
 from trainer.collapse import peak_then_drop
 from trainer.report.load import Run
 
 ORACLE = "oracle"
-VAL_KEY = "val/accuracy"
 METHOD_ORDER = ("oracle", "verifier", "self_verify", "majority_vote", "self_certainty", "token_entropy",
                 "trajectory_entropy", "probability")
 """Known reward methods in report order; others follow alphabetically."""
@@ -49,10 +49,10 @@ def summarize_run(run: Run) -> RunSummary:
     if run.collapse is not None:
         s.collapse_step = run.collapse.get("collapse_step")
         s.collapsed = bool(run.collapse.get("collapsed", s.collapse_step is not None))
-    steps, values = run.series(VAL_KEY)
+    steps, values = run.series(VAL_ACCURACY)
     if not steps:
         if run.records:
-            run.warnings.append(f"{run.path}: no '{VAL_KEY}' (oracle validation) in metrics; no accuracy numbers")
+            run.warnings.append(f"{run.path}: no '{VAL_ACCURACY}' (oracle validation) in metrics; no accuracy numbers")
         return s
     pk = peak_then_drop(values, steps)
     s.peak, s.peak_step = pk["peak_value"], pk["peak_step"]
