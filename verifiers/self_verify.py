@@ -1,4 +1,6 @@
-"""Old home of the judge prompt and reply helpers, kept so existing imports work.
+"""Old home of the judge prompt and reply helpers (prompt building, not a verifier): a re-export, no code.
+
+Kept only while trainer/prior/card.py, trainer/prior/corpus.py and tests/trainer/prior/ import it; delete it then.
 
 New code imports :mod:`verifiers.judge_prompt` (prompts, normalisation, injection check) and
 :mod:`verifiers.judge_reply` (verdict parsing).
