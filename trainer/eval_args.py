@@ -67,9 +67,11 @@ def run_command(prog: str, parse_config: Any, run: Any, argv: list[str] | None) 
 
     from rewards.judges import EndpointError
     from trainer.models import ModelUnavailableError
+    from trainer.numerics import flush_denormals
 
     try:
-        run(parse_config(sys.argv[1:] if argv is None else argv))
+        with flush_denormals():
+            run(parse_config(sys.argv[1:] if argv is None else argv))
     except (UsageError, FileNotFoundError, ValueError, EndpointError, ModelUnavailableError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return 2

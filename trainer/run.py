@@ -21,9 +21,12 @@ USER_TENSORBOARD_DIR = os.environ.get("TENSORBOARD_LOGGING_DIR")
 
 def train(cfg: RunConfig, resolved_yaml: str = "") -> dict[str, Any]:
     """Run one GRPO training job as configured; returns the final summary."""
+    from trainer.numerics import flush_denormals
+
     previous = os.environ.get("TENSORBOARD_LOGGING_DIR")
     try:
-        return _train(cfg, resolved_yaml)
+        with flush_denormals():
+            return _train(cfg, resolved_yaml)
     finally:  # the job's tensorboard folder must not leak into later jobs or child processes of this one
         if previous is None:
             os.environ.pop("TENSORBOARD_LOGGING_DIR", None)

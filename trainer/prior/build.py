@@ -78,9 +78,10 @@ def build(prior: PriorConfig, out: Path, log: Any = print, threads: int | None =
     uses torch's default (all cores, or ``$OMP_NUM_THREADS``) while that beats one thread on a CPU other jobs share
     (``trainer.prior.sft.ThreadGovernor``).
     """
+    from trainer.numerics import flush_denormals
     from trainer.prior.sft import thread_budget
 
-    with thread_budget(threads or int(os.environ.get("URLVR_WARMSTART_THREADS", "0")) or None):
+    with thread_budget(threads or int(os.environ.get("URLVR_WARMSTART_THREADS", "0")) or None), flush_denormals():
         return _build(prior, out, log)
 
 
