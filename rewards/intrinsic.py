@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from rewards.base import Reward, RewardConfig, group_indices
-from rewards.token_stats import INTRINSIC_REWARDS, TokenStats, intrinsic_from_stats  # noqa: F401 - INTRINSIC_REWARDS: old import path
+from rewards.token_stats import TokenStats, intrinsic_from_stats
 
 
 class IntrinsicReward(Reward):

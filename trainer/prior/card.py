@@ -23,7 +23,8 @@ from trainer.prior.search import check_trace
 from trainer.probe_metrics import auroc
 from trainer.probe_metrics import judge_rates as probe_judge_rates
 from verifiers.countdown import last_answer
-from verifiers.self_verify import build_verify_prompt, parse_judgement
+from verifiers.judge_prompt import build_verify_prompt
+from verifiers.judge_reply import parse_judgement
 
 
 def judge(model: Any, tokenizer: Any, items: list[tuple[str, str, str]], max_new_tokens: int) -> list[str]:

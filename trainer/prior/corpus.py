@@ -21,7 +21,7 @@ from typing import Any
 from tasks.countdown import CountdownConfig, CountdownTask, generate, solve
 from trainer.prior.judge import checker_says, judge_reply
 from trainer.prior.search import check_trace, direct_completion, sample_chain, search, search_completion
-from verifiers.self_verify import build_verify_prompt
+from verifiers.judge_prompt import build_verify_prompt
 
 SLICE_ORDER_SEED = 2_024
 CORRUPTIONS = ("miss", "miss", "sum", "drop", "change")

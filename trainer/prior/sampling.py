@@ -34,8 +34,8 @@ def sample(model: Any, tokenizer: Any, prompts: list[str], n: int, max_new_token
 
 def confidence_scores(model: Any, tokenizer: Any, samples: list[tuple[list[int], list[int], str]], temperature: float) -> dict[str, list[float]]:
     """Each intrinsic reward's value for every sample (higher = more confident)."""
-    from rewards.intrinsic import INTRINSIC_REWARDS, intrinsic_from_stats
-    from rewards.policy import stack_stats
+    from rewards.intrinsic import stack_stats
+    from rewards.token_stats import INTRINSIC_REWARDS, intrinsic_from_stats
     from trainer.policy_stats import compute_policy_stats
 
     stats = compute_policy_stats(model, [s[0] for s in samples], [s[1] for s in samples], tokenizer.pad_token_id, temperature, micro_batch=64)

@@ -13,7 +13,7 @@ from trainer.prior.build import build, stage1_dir
 from trainer.prior.config import PriorConfig, preset
 from trainer.prior.gates import banner, check_gates
 from verifiers.countdown import CountdownVerifier
-from verifiers.self_verify import parse_judgement
+from verifiers.judge_reply import parse_judgement
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from rewards.self_verify import SelfVerifyReward
 from trainer.prior.config import PriorConfig
 from trainer.prior.corpus import build_corpus, in_error_slice, slice_targets, sum_answer, task_for, violations
 from verifiers.countdown import CountdownVerifier
-from verifiers.self_verify import parse_judgement
+from verifiers.judge_reply import parse_judgement
 
 
 def small(**kw) -> PriorConfig:

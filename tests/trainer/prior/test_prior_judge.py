@@ -5,7 +5,7 @@ import random
 import pytest
 
 from trainer.prior.judge import checker_says, error_kind, evaluation, judge_reply, render_steps
-from verifiers.self_verify import parse_judgement
+from verifiers.judge_reply import parse_judgement
 
 
 def test_reply_writes_numbers_steps_then_verdict():
