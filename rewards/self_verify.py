@@ -199,8 +199,8 @@ class SelfVerifyReward(Reward):
         return [{"role": "user", "content": text}] if use_chat else text + "\n"
 
     def _ask(self, judge_prompts: list[Prompt]) -> list[str | None]:
-        if not judge_prompts:
-            return []
+        if not judge_prompts and not getattr(self._judge, "collective", False):
+            return []  # a collective judge (the policy through vLLM) is called by every process, even with none
         if self._judge is None:
             raise RuntimeError("self_verify needs a judge: pass judge= (or judge=endpoint), or the trainer must "
                                "call bind(trainer) with a judge_factory before scoring")

@@ -84,18 +84,76 @@ def _generate_hf(model, tokenizer, texts: list[str], n: int, max_new_tokens: int
 
 
 def _generate_vllm(trainer, texts: list[str], n: int, max_new_tokens: int, temperature: float) -> list[list[str]]:
-    # TRL syncs the policy weights into vLLM before each rollout, so the engine holds the current policy.
+    """Through TRL's vLLM (``trainer.vllm_generation``), as TRL generates rollouts. Every process must call it,
+    with its own prompts (none is fine): server mode gathers them, and weight syncs are collective."""
     engine = trainer.vllm_generation
-    if trainer.vllm_mode == "colocate":
-        from vllm import SamplingParams
-
-        params = SamplingParams(n=n, max_tokens=max_new_tokens, temperature=temperature)
-        outputs = engine.llm.generate(texts, sampling_params=params, use_tqdm=False)
-        return [[o.text for o in out.outputs] for out in outputs]
-    result = engine.vllm_client.generate(prompts=texts, n=n, max_tokens=max_new_tokens, temperature=temperature)
-    ids = result["completion_ids"]
-    decoded = trainer.processing_class.batch_decode(ids, skip_special_tokens=True)
+    if trainer.state.global_step != trainer._last_loaded_step:  # validation after an optimizer step, say
+        engine.sync_weights()
+        trainer._last_loaded_step = trainer.state.global_step
+    tokenizer = trainer.processing_class
+    prompt_ids = tokenizer(texts, add_special_tokens=False)["input_ids"] if texts else []
+    if trainer.vllm_mode == "server":
+        ids = _server_generate(trainer.accelerator, engine, prompt_ids, n, max_new_tokens, temperature)
+    else:
+        ids = _colocate_generate(engine, prompt_ids, n, max_new_tokens, temperature)
+    decoded = tokenizer.batch_decode(ids, skip_special_tokens=True) if ids else []
     return [decoded[i * n : (i + 1) * n] for i in range(len(texts))]
+
+
+def _server_generate(accelerator, engine, prompt_ids: list[list[int]], n: int, max_new_tokens: int, temperature: float):
+    """Server mode: TRL's client lives on the main process only. Every process's prompts are gathered there (in
+    process order), generated in one request, and each process gets back the completions of its own prompts."""
+    from accelerate.utils import broadcast_object_list, gather_object
+
+    shares = gather_object([prompt_ids]) if accelerator.num_processes > 1 else [prompt_ids]
+    payload = None
+    if accelerator.is_main_process:
+        flat = [ids for share in shares for ids in share]
+        out = engine.vllm_client.generate(prompts=flat, n=n, max_tokens=max_new_tokens, temperature=temperature)["completion_ids"] if flat else []
+        payload, start = [], 0
+        for share in shares:  # n completions per prompt, prompt-major, as the client returns them
+            payload.append(out[start : start + len(share) * n])
+            start += len(share) * n
+    box = [payload]
+    if accelerator.num_processes > 1:
+        broadcast_object_list(box, from_process=0)
+    return box[0][accelerator.process_index]
+
+
+def _colocate_generate(engine, prompt_ids: list[list[int]], n: int, max_new_tokens: int, temperature: float):
+    """Colocate mode: this process's engine, woken for the call when sleep mode is on (as TRL does: level-2 sleep
+    discards the weights, so they are pushed again first) and put back to sleep after it. With tensor parallelism
+    the engine's ranks generate the prompts of the whole group, and each keeps its own."""
+    from vllm import SamplingParams
+
+    if engine.enable_sleep_mode and engine._llm_weights_sleeping:
+        engine.sync_weights()
+    if engine.enable_sleep_mode:
+        engine.llm.wake_up(tags=["kv_cache"])
+    try:
+        shares, mine = _tensor_parallel_shares(engine, prompt_ids)
+        flat = [ids for share in shares for ids in share]
+        outputs = []
+        if flat:
+            params = SamplingParams(n=n, max_tokens=max_new_tokens, temperature=temperature)
+            outputs = engine.llm.generate([{"prompt_token_ids": ids} for ids in flat], sampling_params=params, use_tqdm=False)
+        start = sum(len(share) for share in shares[:mine])
+        return [list(o.token_ids) for out in outputs[start : start + len(prompt_ids)] for o in out.outputs]
+    finally:
+        if engine.enable_sleep_mode:
+            engine.llm.sleep(level=2)
+            engine._llm_weights_sleeping = True
+
+
+def _tensor_parallel_shares(engine, prompt_ids: list[list[int]]) -> tuple[list[list[list[int]]], int]:
+    """The prompts of every rank of this engine's tensor-parallel group, and this rank's place among them."""
+    if engine.tensor_parallel_size <= 1:
+        return [prompt_ids], 0
+    import torch.distributed as dist
+
+    shares: list = [None] * engine.tensor_parallel_size
+    dist.all_gather_object(shares, prompt_ids, group=engine.tp_group)
+    return shares, dist.get_rank(group=engine.tp_group)
 
 
 def policy_judge(trainer: Any, max_new_tokens: int, temperature: float) -> Judge:
@@ -107,7 +165,9 @@ def policy_judge(trainer: Any, max_new_tokens: int, temperature: float) -> Judge
         out = generate(model, tokenizer, prompts, n=1, max_new_tokens=max_new_tokens, temperature=temperature, trainer=trainer)
         return [r[0] for r in out]
 
-    return CallableJudge(replies, chat=bool(getattr(tokenizer, "chat_template", None)))
+    judge = CallableJudge(replies, chat=bool(getattr(tokenizer, "chat_template", None)))
+    judge.collective = bool(getattr(trainer, "use_vllm", False))  # every process calls it, even with no prompts
+    return judge
 
 
 def frozen_judge(trainer: Any, max_new_tokens: int, temperature: float) -> Judge:
