@@ -1,8 +1,14 @@
-"""Verifier-backed rewards: every call goes through a VerifierPool, in one batch per step."""
+"""Verifier-backed rewards: every call goes through a VerifierPool, in one batch per step.
+
+Scoring has a sync form (``reward(...)``) and an async one (:meth:`VerifierReward.ascore`), which runs the same
+batched pool call in a worker thread so that other rewards and the rest of the step go on meanwhile.
+:class:`AsyncReward` is the async form as a TRL reward function (TRL gathers async reward functions concurrently).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from pydantic import Field
@@ -57,16 +63,30 @@ class VerifierReward(Reward):
 
     def verdicts(self, prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[Verdict]:
         """One verdict per rollout, from one batched pool call."""
-        items = rows_from_columns(len(completions), columns)
-        texts = [completion_text(c) for c in completions]
-        verdicts = self.pool.verify_batch(items, texts)
+        pool, items, texts = self._batch(completions, columns)
+        return self._record(pool.verify_batch(items, texts))
+
+    def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
+        return [v.score for v in self.verdicts(prompts, completions, **columns)]
+
+    def ascore(self, prompts, completions, completion_ids=None, **columns) -> Awaitable[list[float | None]]:
+        """The scores as an awaitable: the pool (made here, on the calling thread, if it is new) and the batch are
+        prepared now; the one batched pool call, with its driver-side deadline, runs in a worker thread."""
+        pool, items, texts = self._batch(completions, columns)
+        return self._await_scores(pool, items, texts)
+
+    async def _await_scores(self, pool: VerifierPool, items: list[dict], texts: list[str]) -> list[float | None]:
+        verdicts = await asyncio.to_thread(pool.verify_batch, items, texts)
+        return [v.score for v in self._record(verdicts)]
+
+    def _batch(self, completions: Sequence[Any], columns: dict[str, Any]) -> tuple[VerifierPool, list[dict], list[str]]:
+        return self.pool, rows_from_columns(len(completions), columns), [completion_text(c) for c in completions]
+
+    def _record(self, verdicts: list[Verdict]) -> list[Verdict]:
         for v in verdicts:
             self.counts[v.status] += 1
         self.last_verdicts = verdicts
         return verdicts
-
-    def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
-        return [v.score for v in self.verdicts(prompts, completions, **columns)]
 
     def metrics(self) -> dict[str, float]:
         """Outcome counts since the last call, and the pool's figures: its counters (calls, items, errors,
@@ -105,3 +125,22 @@ class OracleReward(VerifierReward):
         if self.config.format_score is not None:
             cfg["format_score"] = self.config.format_score
         return cfg
+
+
+class AsyncReward:
+    """A reward with an async form (:meth:`VerifierReward.ascore`) as an async TRL reward function."""
+
+    def __init__(self, reward: Reward):
+        self.reward = reward
+
+    @property
+    def __name__(self) -> str:  # TRL names reward columns after this
+        return self.reward.name
+
+    async def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
+        return await self.reward.ascore(prompts=prompts, completions=completions, completion_ids=completion_ids, **columns)
+
+
+def scores_async(reward: Reward) -> bool:
+    """True when the reward can score without the caller's thread (it calls a verifier pool)."""
+    return callable(getattr(reward, "ascore", None))

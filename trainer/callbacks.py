@@ -31,6 +31,9 @@ class ValidationCallback(TrainerCallback):
         With several processes each validates its share of the rows; the figures are over all of them, the same
         on every process (so a collapse stop is decided alike everywhere)."""
         t = self.trainer
+        finish = getattr(t, "finish_shadow_scoring", None)
+        if finish is not None:  # the oracle may still be scoring this step's rollouts in the background
+            finish()
         start = time.perf_counter()
         world, rank = t.accelerator.num_processes, t.accelerator.process_index
         scores, solved = self._score(self.rows[rank::world])
