@@ -35,7 +35,7 @@ class StartedEarly:
 
     async def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
         started, self._started = self._started, None
-        if started is not None and started[0] is completions:
+        if started is not None and (started[0] is completions or started[0] == completions):
             return await asyncio.wrap_future(started[1])
         return await self.reward.ascore(prompts=prompts, completions=completions, completion_ids=completion_ids, **columns)
 

@@ -92,3 +92,24 @@ def test_the_async_reward_is_what_trl_gathers_concurrently():
     assert func.__name__ == "oracle"
     assert asyncio.run(func(prompts=["p"], completions=COMPLETIONS[:1], completion_ids=None, **columns(1))) == [1.0]
     assert scores_async(reward) and not scores_async(REWARDS.get("majority_vote")({}, TASK))
+
+
+def test_the_training_reward_started_early_is_scored_once():
+    from trl.trainer.utils import start_event_loop_in_daemon
+
+    from trainer.overlap import StartedEarly, start
+
+    pool = SlowPoolStandIn([Verdict.correct(), Verdict.timeout("deadline")], 0.0)
+    reward = oracle_with(pool)
+    func = StartedEarly(reward)
+    thread, loop, ready = start_event_loop_in_daemon(name="test-rewards")
+    ready.wait()
+    try:
+        batch = {"prompts": ["p"] * 2, "completions": COMPLETIONS[:2], **columns(2)}
+        futures = start([reward, reward], loop, batch)  # the same reward twice (oracle = training reward): one call
+        func.start(batch["completions"], futures[id(reward)])
+        run = lambda: asyncio.run_coroutine_threadsafe(func(**batch), loop).result()  # noqa: E731
+        assert run() == [1.0, None] and len(pool.batches) == 1  # TRL's call got the scores started early
+        assert run() == [1.0, None] and len(pool.batches) == 2  # nothing started: it scores the batch itself
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
