@@ -9,11 +9,13 @@ from transformers import TrainerCallback
 from transformers.trainer_callback import ProgressCallback
 
 from rewards.base import Reward
+from rewards.metric_keys import (ORACLE_ACCURACY, RESPONSE_LENGTH_TOKENS, REWARD, REWARD_ACCURACY, VAL_ACCURACY, VAL_MASKED,
+                                 VALIDATION_SECONDS, val_pass_at)
 from trainer.collapse import CollapseConfig, CollapseDetector
 from trainer.generation import generate
 from trainer.rundir import RunDir
 
-LOG_KEY_MAP = {"completions/mean_length": "response_length_tokens"}
+LOG_KEY_MAP = {"completions/mean_length": RESPONSE_LENGTH_TOKENS}
 
 
 class ValidationCallback(TrainerCallback):
@@ -44,10 +46,10 @@ class ValidationCallback(TrainerCallback):
             scores, solved = [s for share in shares for s in share[0]], [s for share in shares for s in share[1]]
         valid = [s for s in scores if s is not None]
         return {
-            "val/accuracy": sum(v >= 1.0 for v in valid) / len(valid) if valid else float("nan"),
-            f"val/pass@{self.k}": sum(solved) / len(solved) if solved else float("nan"),
-            "val/masked": float(len(scores) - len(valid)),
-            "time/validation_s": time.perf_counter() - start,
+            VAL_ACCURACY: sum(v >= 1.0 for v in valid) / len(valid) if valid else float("nan"),
+            val_pass_at(self.k): sum(solved) / len(solved) if solved else float("nan"),
+            VAL_MASKED: float(len(scores) - len(valid)),
+            VALIDATION_SECONDS: time.perf_counter() - start,
         }
 
     def _score(self, rows: list[dict]) -> tuple[list[float | None], list[bool]]:
@@ -116,10 +118,10 @@ class QuietProgressCallback(ProgressCallback):
     Every metric still goes to metrics.jsonl and to the ``report_to`` loggers.
     """
 
-    KEYS = (("reward", "reward"), ("oracle_accuracy", "oracle"), ("reward_accuracy", "reward acc"), ("val/accuracy", "val acc"))
+    KEYS = ((REWARD, "reward"), (ORACLE_ACCURACY, "oracle"), (REWARD_ACCURACY, "reward acc"), (VAL_ACCURACY, "val acc"))
 
     def on_log(self, args, state, control, logs=None, **kwargs):
-        if not state.is_world_process_zero or self.training_bar is None or not logs or "val/accuracy" not in logs:
+        if not state.is_world_process_zero or self.training_bar is None or not logs or VAL_ACCURACY not in logs:
             return
         parts = [f"{label} {logs[key]:.3f}" for key, label in self.KEYS if isinstance(logs.get(key), (int, float))]
         self.training_bar.write(f"step {state.global_step}: " + ", ".join(parts))

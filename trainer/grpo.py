@@ -20,6 +20,7 @@ from trl import GRPOTrainer
 
 from rewards.base import Reward, completion_text, group_indices
 from rewards.diagnostics import group_diagnostics
+from rewards.metric_keys import PART, POLICY_STATS_SECONDS, SHADOW, VERIFIER, scoped
 from rewards.verifier import scores_async
 from trainer import overlap
 from trainer.callbacks import QuietProgressCallback
@@ -65,7 +66,7 @@ class UrlvrGRPOTrainer(GRPOTrainer):
             start = time.perf_counter()
             attach_policy_stats(self, inputs, prompts, completion_ids_list)
             self.policy_stats_seconds = time.perf_counter() - start
-            self._metrics[mode]["time/policy_stats_s"].append(self.policy_stats_seconds)
+            self._metrics[mode][POLICY_STATS_SECONDS].append(self.policy_stats_seconds)
         rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
         # TRL returns the rewards gathered from every process; this process's rows are its own slice of them.
         start = self.accelerator.process_index * len(prompts)
@@ -133,13 +134,13 @@ class UrlvrGRPOTrainer(GRPOTrainer):
             diag = group_diagnostics(batch["train"], batch["oracle"], group_size, answers=batch["keys"], equal=_eq,
                                      completions=batch["texts"], lengths=batch["lengths"], binary=self.urlvr_reward.binary or None)
             _add(metrics, diag)
-            for prefix, rewards, scores_by_name in (("shadow", self.shadows, batch["shadows"]),
-                                                    ("part", getattr(self.urlvr_reward, "parts", {}), batch["parts"])):
+            for prefix, rewards, scores_by_name in ((SHADOW, self.shadows, batch["shadows"]),
+                                                    (PART, getattr(self.urlvr_reward, "parts", {}), batch["parts"])):
                 for name, scores in scores_by_name.items():  # reward=combo: each part, like a shadow
                     sd = group_diagnostics(scores, batch["oracle"], group_size, binary=rewards[name].binary or None)
-                    _add(metrics, {f"{prefix}/{name}/mean": _mean(scores), **{f"{prefix}/{name}/{k}": v for k, v in sd.items()}})
+                    _add(metrics, {scoped(prefix, name, "mean"): _mean(scores), **{scoped(prefix, name, k): v for k, v in sd.items()}})
         for r in self._all_rewards():
-            _add(metrics, {f"verifier/{r.name}/{k}": v for k, v in r.metrics().items()})
+            _add(metrics, {scoped(VERIFIER, r.name, k): v for k, v in r.metrics().items()})
         if self.accelerator.is_main_process:
             self._capture_samples(step, prompts, local["texts"], local["train"], local["oracle"])
 
