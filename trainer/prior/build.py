@@ -158,19 +158,30 @@ def _stage1(model: Any, tokenizer: Any, rows: list[dict], prior: PriorConfig, ou
     from transformers import AutoModelForCausalLM
 
     kept = stage1_dir(prior)
+    vocab = _vocab_digest(tokenizer)
     if (kept / ".complete").exists():
-        log(f"warmstart: stage 1 reused from {kept}")
-        seconds = json.loads((kept / ".complete").read_text())["sft_seconds"]
-        return AutoModelForCausalLM.from_pretrained(kept).eval(), seconds, True
+        done = json.loads((kept / ".complete").read_text())
+        if done.get("vocab") == vocab:
+            log(f"warmstart: stage 1 reused from {kept}")
+            return AutoModelForCausalLM.from_pretrained(kept).eval(), done["sft_seconds"], True
+        log(f"warmstart: stage 1 at {kept} was trained with another vocabulary; training it again")
+        shutil.rmtree(kept, ignore_errors=True)
     seconds = _sft(model, tokenizer, rows, prior, out, log)
     kept.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=kept.parent, prefix=".tmp-") as tmp:
         staging = Path(tmp) / "model"
         model.save_pretrained(staging)
-        (staging / ".complete").write_text(json.dumps({"sft_seconds": round(seconds, 1)}) + "\n")
+        (staging / ".complete").write_text(json.dumps({"sft_seconds": round(seconds, 1), "vocab": vocab}) + "\n")
         if not kept.exists():
             staging.rename(kept)
     return model, seconds, False
+
+
+def _vocab_digest(tokenizer: Any) -> str:
+    """A hash of the token -> id map: a kept stage-1 model is reused only with the vocabulary it was trained on."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(sorted(tokenizer.get_vocab().items())).encode()).hexdigest()[:16]
 
 
 def _stage2(model: Any, tokenizer: Any, prior: PriorConfig, rows: list[dict], exclude: set[tuple], out: Path,

@@ -87,6 +87,16 @@ def test_stage1_is_kept_and_reused_by_a_build_that_differs_only_in_judge_data(bu
     assert again["stage1_cached"] and again["stage2"] is None
 
 
+def test_a_kept_stage1_trained_on_another_vocabulary_is_trained_again(built, tmp_path):
+    prior = built[0].model_copy(update={"judge_rows": 0})
+    done = stage1_dir(prior) / ".complete"
+    done.write_text(json.dumps({**json.loads(done.read_text()), "vocab": "another"}) + "\n")
+    lines: list[str] = []
+    again = build(prior, tmp_path / "o", log=lines.append)
+    assert not again["stage1_cached"] and any("another vocabulary" in line for line in lines)
+    assert json.loads(done.read_text())["vocab"] != "another"
+
+
 def test_loads_in_trl_and_trains_two_grpo_steps(built, tmp_path):
     from trainer.config import validate_config
     from trainer.rundir import read_jsonl
