@@ -1,5 +1,7 @@
 """SFT step time and padded length of an organism build, the build's settings beside the old ones, in one run.
 
+The old settings are TRL's defaults (bf16 autocast, random batches) with subnormal floats left alone.
+
     python bench/bench_prior_build.py [--preset tiny-countdown] [--steps 24] [--rounds 2] [--problems 1500]
 
 Builds the stage-1 corpus, tokenizer and model of ``--preset`` as ``trainer.prior.build`` does (with
@@ -21,11 +23,13 @@ import time
 from pathlib import Path
 
 SETTINGS: dict[str, dict] = {
-    "old: 1 thread, random batches": {"threads": 1, "bucketed": False},
-    "1 thread, length buckets": {"threads": 1, "bucketed": True},
-    "all threads fixed, random batches": {"threads": os.cpu_count() or 1, "bucketed": False},
-    "new: governed threads, length buckets": {"threads": None, "bucketed": True},
+    "old: bf16 (TRL default), subnormals, random": {"threads": 1, "bucketed": False, "bf16": True, "flush": False},
+    "1 thread, fp32, subnormals kept, buckets": {"threads": 1, "bucketed": True, "bf16": False, "flush": False},
+    "1 thread, fp32, flushed, buckets": {"threads": 1, "bucketed": True, "bf16": False, "flush": True},
+    "new: governed threads, fp32, flushed": {"threads": None, "bucketed": True, "bf16": False, "flush": True},
 }
+"""bf16: TRL's SFTConfig default (autocast; no bf16 units on these CPUs). flush: subnormal floats flushed to zero
+(``trainer.numerics``), as the build does."""
 
 
 def corpus(preset_name: str, problems: int):
@@ -59,6 +63,7 @@ def run_setting(prior, rows, tokenizer, setting: dict, steps: int, out: Path) ->
     import torch
     from transformers import TrainerCallback
 
+    from trainer.numerics import flush_denormals
     from trainer.prior.model import build_model
     from trainer.prior.sft import ThreadGovernor, sft_trainer
 
@@ -66,7 +71,7 @@ def run_setting(prior, rows, tokenizer, setting: dict, steps: int, out: Path) ->
     model = build_model(prior.model, tokenizer, seed=prior.seed)
     options = prior.sft.model_copy(update={"max_steps": steps})
     trainer = sft_trainer(model, tokenizer, rows, options, prior.model.max_position_embeddings, out, prior.seed,
-                          bucketed=setting["bucketed"], logging_steps=10_000)
+                          bucketed=setting["bucketed"], logging_steps=10_000, bf16=setting["bf16"])
     padded, real = epoch_lengths(trainer)
     times: list[float] = []
 
@@ -81,7 +86,11 @@ def run_setting(prior, rows, tokenizer, setting: dict, steps: int, out: Path) ->
     for cb in (governor, Clock()):  # the governor's check runs before the clock starts
         if cb is not None:
             trainer.add_callback(cb)
-    trainer.train()
+    if setting["flush"]:
+        with flush_denormals():
+            trainer.train()
+    else:
+        trainer.train()
     threads = governor.choices if governor else [setting["threads"]]
     return {"t": times[2:], "pad": [padded], "real": [real], "threads": threads, "data": trainer.train_dataset}
 

@@ -34,14 +34,25 @@ def corpus_pieces(texts: Iterable[str]) -> list[str]:
     return sorted(seen, key=lambda p: (p.isdigit(), int(p) if p.isdigit() else 0, p))
 
 
+def _known_numbers_first(pieces: list[str]) -> str:
+    """The split pattern: the two-digit numbers of the vocabulary, else one digit, else one character.
+
+    So a digit run always splits into pieces the vocabulary has (``99`` -> ``9`` ``9`` when the corpus never
+    wrote 99) and round-trips.
+    """
+    numbers = sorted((p for p in pieces if p.isdigit() and len(p) == 2), reverse=True)
+    return "|".join([*numbers, r"\d", r"[\s\S]"])
+
+
 def build_tokenizer(texts: Iterable[str] = (), model_max_length: int = 256):
     """A fresh ``PreTrainedTokenizerFast`` over the pieces of ``texts`` plus the tags; no BOS, no chat template."""
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    vocab = {tok: i for i, tok in enumerate((PAD, EOS, UNK, *corpus_pieces(texts)))}
+    pieces = corpus_pieces(texts)
+    vocab = {tok: i for i, tok in enumerate((PAD, EOS, UNK, *pieces))}
     core = Tokenizer(models.WordLevel(vocab=vocab, unk_token=UNK))
-    core.pre_tokenizer = pre_tokenizers.Split(Regex(_PIECE), behavior="isolated")
+    core.pre_tokenizer = pre_tokenizers.Split(Regex(_known_numbers_first(pieces)), behavior="isolated")
     core.decoder = decoders.Fuse()
     tok = PreTrainedTokenizerFast(
         tokenizer_object=core, pad_token=PAD, eos_token=EOS, unk_token=UNK, model_max_length=model_max_length,
