@@ -1,10 +1,10 @@
 """CLI: build (or find in the cache) a tiny model organism with a controlled prior.
 
-``python -m trainer.warmstart task=countdown prior=aligned prior.accuracy=0.6 prior.verifier_accuracy=0.9 model.hidden_size=128``
+``python -m trainer.warmstart task=countdown prior=aligned judge_rows=4000 sft.epochs=6 model.hidden_size=128``
 
 ``prior`` is ``aligned`` or ``misaligned`` (or a preset name such as ``tiny-countdown-test``); every other
 ``key=value`` is a field of ``trainer.prior.config.PriorConfig`` (dotted for ``model.*`` and ``sft.*``; a
-``prior.`` prefix is optional). ``task`` must be ``countdown``.
+``prior.`` prefix is optional, as in ``prior.slice_share=0.15``). ``task`` must be ``countdown``.
 ``out=DIR`` writes there instead of the cache; ``force=true`` rebuilds; ``threads=N`` fixes torch threads (default:
 as many as help, see ``trainer.prior.sft``); ``ship=true`` (or ``--ship``) builds into the folder that ships with
 urlvr (``trainer/prior/organisms/<name>/``, used by ``trainer.models`` before the cache). Prints the folder and the card.
