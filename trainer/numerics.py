@@ -13,13 +13,25 @@ import contextlib
 from collections.abc import Iterator
 
 
+_depth = 0
+"""How many ``flush_denormals`` blocks are open: only the outermost one turns flushing off again."""
+
+
 @contextlib.contextmanager
 def flush_denormals() -> Iterator[bool]:
-    """Within the block, torch flushes subnormal floats to zero on CPU; yields whether the CPU supports it."""
+    """Within the block, torch flushes subnormal floats to zero on CPU; yields whether the CPU supports it.
+
+    Blocks nest (a build inside a run): torch has no getter for the mode, so a depth count keeps an inner block's
+    exit from turning flushing off under the outer one.
+    """
     import torch
 
+    global _depth
     supported = torch.set_flush_denormal(True)
+    _depth += 1
     try:
         yield supported
     finally:
-        torch.set_flush_denormal(False)
+        _depth -= 1
+        if not _depth:
+            torch.set_flush_denormal(False)
