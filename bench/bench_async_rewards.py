@@ -15,22 +15,16 @@ import statistics
 import tempfile
 import time
 
-from transformers import TrainerCallback, set_seed
+from bench_trainer_step import StepTimer as PlainStepTimer  # bench/ is sys.path[0] when run as a script
+from transformers import set_seed
 
 
-class StepTimer(TrainerCallback):
-    """Wall time of each optimizer step (the background shadow scores are waited for at its end)."""
-
-    def __init__(self):
-        self.times: list[float] = []
-        self._start = 0.0
-
-    def on_step_begin(self, args, state, control, **kwargs):
-        self._start = time.perf_counter()
+class StepTimer(PlainStepTimer):
+    """Wall time of each optimizer step, the background shadow scores waited for at its end."""
 
     def on_step_end(self, args, state, control, **kwargs):
         self.trainer.finish_shadow_scoring()
-        self.times.append(time.perf_counter() - self._start)
+        super().on_step_end(args, state, control, **kwargs)
 
 
 def config(model: str, steps: int, reward: str, shadows: list[str], workers: int, run_dir: str):
