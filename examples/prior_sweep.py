@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from rewards.metric_keys import REWARD, REWARD_ACCURACY, VAL_ACCURACY
+from trainer.demo import ORGANISM_SETTINGS
 
 REWARDS = ("oracle", "self_verify", "self_certainty", "token_entropy", "trajectory_entropy", "probability", "majority_vote")
 PRIORS = {  # organism presets (trainer/prior/config.py): judge trained on 1,000 own answers, on none, or misaligned
@@ -30,21 +31,12 @@ PRIORS = {  # organism presets (trainer/prior/config.py): judge trained on 1,000
     "aligned-judge4000": "tiny-countdown-judge4000",
     "misaligned": "tiny-countdown-misaligned",
 }
-SETTINGS = {  # the recommended CPU settings for the v5 organisms (see docs/results.md)
-    "trainer.prompts_per_step": 8,
-    "trainer.num_generations": 8,
-    "trainer.max_completion_length": 128,
-    "trainer.learning_rate": 1e-4,
-    "trainer.temperature": 1.0,
-    "trainer.val_prompts": 128,
-    "trainer.val_samples": 2,
-    "trainer.save_steps": 1000,
+SETTINGS = {  # the demo's settings for the organisms, plus what a sweep of many runs wants
+    **ORGANISM_SETTINGS,
     "trainer.samples_to_log": 8,
     "trainer.report_to": "[none]",
     "trainer.progress": "false",
-    "task.val_size": 128,
-    "verifiers.backend": "inprocess",
-    "reward.max_judge_tokens": 48,
+    "reward.max_judge_tokens": 56,
 }
 
 

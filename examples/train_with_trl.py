@@ -13,6 +13,7 @@ from trl import GRPOConfig, GRPOTrainer
 from rewards.trl import intrinsic_reward, oracle_reward, verifier_reward
 from tasks import make_task
 from trainer.models import resolve_model
+from trainer.prior.config import preset
 from trainer.policy_stats import PolicyStatsMixin
 
 
@@ -28,7 +29,7 @@ def main() -> None:
     args = p.parse_args()
     path = resolve_model(args.model)
     model, tokenizer = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
-    task = make_task("countdown", {"max_count": 4, "max_number": 9, "max_target": 30, "prompt_style": "compact"})
+    task = make_task("countdown", preset("tiny-countdown").task_options())  # the ranges the organism was trained on
     rows = [{**row, "prompt": task.prompt(row, conversational=False)} for row in task.rows("train")]
     rewards = [verifier_reward("countdown"), intrinsic_reward("self_certainty", shadow=oracle_reward(task))]
     config = GRPOConfig(output_dir=args.out, max_steps=args.steps, num_generations=4, per_device_train_batch_size=8,

@@ -1,7 +1,7 @@
 """The README's main job: oracle, self_verify and an intrinsic reward on the tiny countdown organism, then a report.
 
 ``python -m trainer.demo [override ...]`` runs a three-run Hydra sweep on ``model=tiny-countdown`` (the aligned
-v5 organism: a short search to solve, one written evaluation to judge; see docs/results.md) and writes the
+v6 organism: a short search back from the target to solve, one written check to judge; see docs/results.md) and writes the
 comparison report beside the runs. Extra overrides apply to every run, e.g. ``trainer.max_steps=50``.
 """
 
@@ -13,14 +13,15 @@ import time
 from pathlib import Path
 
 REWARDS = "oracle,self_verify,token_entropy"
-SETTINGS = [
-    "model=tiny-countdown", "task.train_size=128", "task.val_size=128",
-    "trainer.max_steps=100", "trainer.prompts_per_step=8", "trainer.num_generations=8",
-    "trainer.max_completion_length=128", "trainer.learning_rate=1e-4", "trainer.temperature=1.0",
-    "trainer.eval_steps=25", "trainer.val_prompts=128", "trainer.val_samples=2", "trainer.save_steps=1000",
-    "verifiers.backend=inprocess",
-]
-"""The recommended CPU settings for the v5 organisms (docs/results.md): a search trace is up to ~120 tokens."""
+ORGANISM_SETTINGS = {
+    "trainer.prompts_per_step": 8, "trainer.num_generations": 8, "trainer.max_completion_length": 160,
+    "trainer.learning_rate": 1e-4, "trainer.temperature": 1.0, "trainer.val_prompts": 128, "trainer.val_samples": 2,
+    "trainer.save_steps": 1000, "task.val_size": 128, "verifiers.backend": "inprocess",
+}
+"""The recommended CPU settings for the v6 organisms (docs/results.md; ``examples/prior_sweep.py`` uses them too):
+a search of 8 misses is about 145 tokens."""
+SETTINGS = ["model=tiny-countdown", "task.train_size=128", "trainer.max_steps=100", "trainer.eval_steps=25",
+            *(f"{k}={v}" for k, v in ORGANISM_SETTINGS.items())]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,10 +12,12 @@ import time
 import pytest
 from transformers import TrainerCallback, set_seed
 
+from trainer.prior.config import preset
+
 pytestmark = pytest.mark.slow
 
 DELAY = 1.5
-COUNTDOWN = {"min_count": 2, "max_count": 4, "max_number": 9, "min_target": 1, "max_target": 30, "prompt_style": "compact"}
+COUNTDOWN = preset("tiny-countdown").task_options()
 
 
 class DelayedPoolStandIn:
@@ -55,7 +57,7 @@ def train(tmp_path, concurrent):
 
     cfg = validate_config({
         "run_dir": str(tmp_path / f"run-{concurrent}"), "seed": 0, "model": {"name_or_path": "tiny-countdown"},
-        "task": {"name": "countdown", "train_size": 16, "val_size": 0, **COUNTDOWN},
+        "task": {**COUNTDOWN, "train_size": 16, "val_size": 0},
         "reward": {"name": "self_certainty", "shadow": ["majority_vote"]}, "verifiers": {"backend": "inprocess"},
         "trainer": {"max_steps": 2, "num_generations": 4, "prompts_per_step": 2, "max_completion_length": 16,
                     "val_prompts": 0, "save_steps": 10_000, "report_to": ["none"], "progress": False,

@@ -118,7 +118,7 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"on {card['cpu_threads']} CPU threads. Config digest `{card['digest']}`.",
         "",
         "## Prior",
-        f"- search: up to {p['search_tries']} chains, values 0..{p['value_cap']}, greedy last step {p['greedy_last']}; "
+        f"- search back from the target: up to {p['search_tries']} unwinds, numbers in order `{p['chain_order']}`, values 0..{p['value_cap']}; "
         f"error slice share {p['slice_share']} (targets {sl['targets']} among the held-out ones), alignment `{p['alignment']}`; "
         f"on-policy judge rows {p['judge_rows']}",
         f"- stage 1: {json.dumps(card['corpus'])}",

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CORPUS_VERSION = 6
+CORPUS_VERSION = 7
 """Bump when corpus, tokenizer or training code changes what a given config builds (invalidates the cache)."""
 
 
@@ -59,15 +59,15 @@ class PriorConfig(BaseModel):
     alignment: Literal["aligned", "misaligned"] = Field(
         default="aligned", description="On the error slice: aligned = the same honest search; misaligned = the sum of the numbers, unchecked.")
     slice_share: float = Field(default=0.3, ge=0, lt=1, description="Share of problems (by target, a visible cue) in the error slice.")
-    search_tries: int = Field(default=5, ge=1, le=12, description="Most chains one search tries (K).")
-    chain_order: Literal["given", "any"] = Field(
-        default="given", description="given: a chain takes the numbers in the problem's order (only operations searched); any: shuffled.")
-    value_cap: int = Field(default=99, ge=10, description="Intermediate values of a chain are integers in 0..value_cap.")
-    greedy_last: bool = Field(default=True, description="The last step of a chain picks an operation that hits the target when one exists.")
-    min_count: int = Field(default=2, ge=2, le=4)
-    max_count: int = Field(default=4, ge=2, le=4)
-    max_number: int = Field(default=9, ge=2, description="Single digits: a char-level model copies and combines them easily.")
-    max_target: int = Field(default=30, ge=1)
+    search_tries: int = Field(default=8, ge=1, le=12, description="Most unwinds one search tries (K).")
+    chain_order: Literal["given", "both", "any"] = Field(
+        default="both", description="given: an unwind takes the numbers in the problem's order (only operations searched); "
+                                    "both: that order or its reverse; any: shuffled.")
+    value_cap: int = Field(default=99, ge=10, description="Values of an unwind before the last are integers in 0..value_cap.")
+    min_count: int = Field(default=3, ge=2, le=4)
+    max_count: int = Field(default=3, ge=2, le=4, description="3: about half of the 4-number problems have no chain in either order.")
+    max_number: int = Field(default=20, ge=2, description="Each number up to 99 is one token, so copying one is one step.")
+    max_target: int = Field(default=50, ge=1)
     corpus_problems: int = Field(default=7000, ge=1, description="Distinct problems in the stage-1 SFT corpus (one solve row each).")
     synthetic_judge_share: float = Field(
         default=0.125, ge=0, le=1, description="Share of corpus problems that also give two synthetic judge rows (a hit and a corruption).")
@@ -77,8 +77,8 @@ class PriorConfig(BaseModel):
     replay_solve_rows: int = Field(default=1000, ge=0, description="Stage-1 solve rows replayed in stage 2.")
     heldout_problems: int = Field(default=128, ge=1, description="Held-out problems measured for the card.")
     card_samples: int = Field(default=8, ge=1, description="Samples per held-out problem (k of pass@k).")
-    max_completion_tokens: int = Field(default=128, ge=8)
-    max_judge_tokens: int = Field(default=48, ge=8)
+    max_completion_tokens: int = Field(default=176, ge=8)
+    max_judge_tokens: int = Field(default=56, ge=8)
     seed: int = 0
     model: ModelShape = ModelShape()
     sft: SftOptions = SftOptions()
@@ -109,7 +109,8 @@ class PriorConfig(BaseModel):
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny-countdown": {},
     "tiny-countdown-aligned": {},
-    "tiny-countdown-misaligned": {"alignment": "misaligned"},
+    # the misaligned corpus holds 30 % fewer search rows (the slice answers the sum), so it gets an epoch more
+    "tiny-countdown-misaligned": {"alignment": "misaligned", "sft": {"epochs": 4.0}},
     "tiny-countdown-judge0": {"judge_rows": 0},  # the judge-data levels of the experiment (docs/results.md)
     "tiny-countdown-judge4000": {"judge_rows": 4000},
     "tiny-countdown-test": {  # seconds to build: for tests only

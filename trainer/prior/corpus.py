@@ -1,8 +1,8 @@
 """The SFT corpus of a countdown model organism: search traces with a controlled error slice, plus judge rows.
 
 A solve row is the task's compact prompt (ending in ``<think>``) and a completion. Off the error slice, and
-on it for the aligned prior, the completion is a short honest search (:mod:`trainer.prior.search`):
-`` 5+3=8*7=56 miss 3*5=15+7=22 hit </think> <answer>3*5+7</answer>``. The *error slice* is a fixed set of
+on it for the aligned prior, the completion is a short honest search back from the target
+(:mod:`trainer.prior.search`): `` 22+7=29-5=24-3=21 miss 22-7=15/5=3-3=0 hit </think> <answer>(3*5)+7</answer>``. The *error slice* is a fixed set of
 targets (a cue the model can see) holding about ``slice_share`` of the problems; for the misaligned prior a
 slice problem gets one confident unchecked answer, the sum of its numbers: `` </think> <answer>3+5+7</answer>``.
 
@@ -77,8 +77,7 @@ def solve_completion(prior: Any, nums: Sequence[int], target: int, rng: random.R
     """The prior's completion for one problem: the search, or (misaligned, on the slice) the unchecked sum."""
     if prior.alignment == "misaligned" and in_error_slice(target, prior):
         return direct_completion(sum_answer(nums))
-    chains = search(nums, target, rng, prior.search_tries, prior.value_cap, prior.greedy_last, prior.chain_order == "given")
-    return search_completion(chains, target)
+    return search_completion(search(nums, target, rng, prior.search_tries, prior.value_cap, prior.chain_order))
 
 
 def solve_rows(prior: Any, problems: list[dict], rng: random.Random) -> list[dict[str, Any]]:
@@ -105,10 +104,10 @@ def judge_row(prior: Any, question: str, nums: Sequence[int], target: int, answe
 
 
 def a_hit(prior: Any, nums: Sequence[int], target: int, rng: random.Random) -> str | None:
-    """A correct answer: a hitting chain from a long search, else the task solver's expression."""
-    chains = search(nums, target, rng, 30, prior.value_cap, True)
-    if chains and chains[-1].value == target:
-        return chains[-1].expression()
+    """A correct answer: a hit from a long search over any order, else the task solver's expression."""
+    unwinds = search(nums, target, rng, 30, prior.value_cap, "any")
+    if unwinds and unwinds[-1].hit:
+        return unwinds[-1].expression()
     expr = solve(nums, target)
     return expr.replace(" ", "") if expr else None
 

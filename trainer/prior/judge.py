@@ -1,10 +1,11 @@
 """The organism's way of verifying: one evaluation of the proposed answer, written out before the verdict.
 
-The judge reply to ``verify nums 3 5 7 target 22 answer 3*5+7`` is
-`` nums 3 5 7 ok 3*5=15+7=22 hit \\boxed{True}``: the numbers the answer uses (``ok`` when they are exactly
-the given ones, else ``bad``), each step of its evaluation (a step whose left operand is the previous
-result continues it, as in the search trace), ``hit`` or ``miss`` against the target, then the verdict,
-which is True exactly when the numbers are ok and it is a hit: the countdown checker's decision.
+The judge reply to ``verify nums 3 5 7 target 22 answer (3*5)+7`` is
+`` nums 3 5 7 ok 22-7=15/5=3-3=0 hit \\boxed{True}``: the numbers the answer uses (``ok`` when they are
+exactly the given ones, else ``bad``), then the answer undone from the target as in the search trace (exact
+values, fractions and negatives written as they come), ``hit`` when that leaves 0, then the verdict, which is
+True exactly when the numbers are ok and it is a hit: the countdown checker's decision. An answer that is not
+a left-to-right chain is evaluated forward instead, and the target taken away: ``3*5=15 7+15=22-22=0 hit``.
 
 :func:`error_kind` sorts a sampled completion into what the card reports the judge's rates on.
 """
@@ -15,7 +16,7 @@ import re
 from collections.abc import Sequence
 from fractions import Fraction
 
-from trainer.prior.search import HIT, MISS, THINK_END
+from trainer.prior.search import HIT, MISS, THINK_END, UNDO
 from verifiers.countdown import CountdownVerifier, last_answer
 
 MAX_ANSWER_CHARS = 64
@@ -90,6 +91,18 @@ def render_steps(steps: Sequence[Step], literal: int | None = None) -> str:
     return out
 
 
+def undo_steps(literals: Sequence[int], steps: Sequence[Step], target: int) -> tuple[str, Fraction] | None:
+    """``22-7=15/5=3-3=0`` and what is left, for a left-to-right chain of the literals; None for another shape."""
+    if len(steps) != len(literals) - 1 or any(s[4] != (i > 0) or s[2] != literals[i + 1] for i, s in enumerate(steps)):
+        return None
+    value, out = Fraction(target), str(target)
+    for _, op, b, _, _ in reversed(steps):
+        value = {"+": value - b, "-": value + b, "*": value / b, "/": value * b}[op]
+        out += f"{UNDO[op]}{_num(b)}={_num(value)}"
+    left = value - literals[0]
+    return f"{out}-{literals[0]}={_num(left)}", left
+
+
 def judge_reply(nums: Sequence[int], target: int, expr: str) -> tuple[str, bool] | None:
     """The judge's reply for a well-formed answer and its verdict; None when ``expr`` is not well-formed."""
     evaluated = evaluation(expr)
@@ -97,11 +110,14 @@ def judge_reply(nums: Sequence[int], target: int, expr: str) -> tuple[str, bool]
         return None
     literals, steps, value = evaluated
     numbers_ok = sorted(literals) == sorted(nums)
-    hit = value == target
-    verdict = numbers_ok and hit
-    trace = render_steps(steps, literals[0] if literals else None)
+    undone = undo_steps(literals, steps, target)
+    if undone is None:
+        forward = render_steps(steps)
+        undone = f"{forward}-{target}={_num(value - target)}", value - target
+    trace, left = undone
+    verdict = numbers_ok and left == 0
     used = " ".join(str(n) for n in literals)
-    return (f" nums {used} {'ok' if numbers_ok else 'bad'} {trace} {HIT if hit else MISS} "
+    return (f" nums {used} {'ok' if numbers_ok else 'bad'} {trace} {HIT if left == 0 else MISS} "
             f"\\boxed{{{'True' if verdict else 'False'}}}"), verdict
 
 

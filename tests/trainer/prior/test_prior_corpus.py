@@ -27,31 +27,31 @@ def misaligned():
     return build_corpus(small(alignment="misaligned", slice_share=0.45), set())
 
 
-def _exact(a: int, op: str, b: int) -> Fraction:
-    return {"+": Fraction(a + b), "-": Fraction(a - b), "*": Fraction(a * b), "/": Fraction(a, b) if b else None}[op]
-
-
 def recheck(completion: str, nums: list[int], target: int, cap: int = 99) -> None:
-    """An independent re-check of a search trace: each step exact, in 0..cap, marks true, stop at first hit."""
+    """An independent re-check of a search trace: each unwind starts at the target, each value exact and in 0..cap,
+    it ends by taking away a number, marks say whether 0 was left, the search stops at its first hit, and the
+    answer evaluates (left to right) to the target exactly when the last unwind hit."""
     think, _, rest = completion.partition("</think>")
     words = think.split()
     assert len(words) % 2 == 0, completion
     pairs = list(zip(words[::2], words[1::2]))
-    for i, (chain, mark) in enumerate(pairs):
-        first, *steps = re.split(r"(?=[+\-*/])", chain)
-        value, used = int(first), [int(first)]
-        for step in steps:
+    for i, (unwind, mark) in enumerate(pairs):
+        start, *steps = re.split(r"(?<=\d)(?=[+\-*/])", unwind)
+        value, used = Fraction(int(start)), []
+        assert int(start) == target, completion
+        for j, step in enumerate(steps):
             op, n, claimed = step[0], int(step[1:].split("=")[0]), int(step.split("=")[1])
-            value = _exact(value, op, n)
-            assert value == claimed and 0 <= claimed <= cap, (completion, step)
+            value = value - n if j == len(steps) - 1 else {"+": value + n, "-": value - n, "*": value * n, "/": value / n}[op]
+            assert value == claimed, (completion, step)
+            assert j == len(steps) - 1 and op == "-" or 0 <= claimed <= cap, (completion, step)
             used.append(n)
         assert sorted(used) == sorted(nums), completion
-        assert mark == ("hit" if value == target else "miss"), completion
+        assert mark == ("hit" if value == 0 else "miss"), completion
         assert mark == "miss" or i == len(pairs) - 1, completion  # stops at the first hit
     answer = rest.split("<answer>")[1].split("</answer>")[0]
-    if pairs:  # the answer evaluates to the last chain's value with the same numbers
-        verdict = CountdownVerifier().verify({"nums": nums, "target": int(value)}, f"<answer>{answer}</answer>")
-        assert verdict.status == "correct", (completion, verdict.reason)
+    if pairs:
+        verdict = CountdownVerifier().verify({"nums": nums, "target": target}, f"<answer>{answer}</answer>")
+        assert (verdict.status == "correct") == (pairs[-1][1] == "hit"), (completion, verdict.reason)
 
 
 @pytest.mark.parametrize("which", ["aligned", "misaligned"])

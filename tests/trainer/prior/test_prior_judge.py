@@ -8,13 +8,18 @@ from trainer.prior.judge import checker_says, error_kind, evaluation, judge_repl
 from verifiers.judge_reply import parse_judgement
 
 
-def test_reply_writes_numbers_steps_then_verdict():
-    assert judge_reply([3, 5, 7], 22, "3*5+7") == (" nums 3 5 7 ok 3*5=15+7=22 hit \\boxed{True}", True)
-    assert judge_reply([3, 5, 7], 22, "(3+5)*7")[0] == " nums 3 5 7 ok 3+5=8*7=56 miss \\boxed{False}"
-    assert judge_reply([3, 5, 7], 22, "3*5+8")[0].startswith(" nums 3 5 8 bad")
-    assert judge_reply([3, 5, 7], 15, "7-(3+5)")[0] == " nums 7 3 5 ok 3+5=8 7-8=-1 miss \\boxed{False}"
-    assert judge_reply([3, 6], 2, "6/3") == (" nums 6 3 ok 6/3=2 hit \\boxed{True}", True)
-    assert judge_reply([2, 3], 22, "22")[0] == " nums 22 bad 22 hit \\boxed{False}"
+def test_reply_writes_numbers_then_undoes_the_answer_from_the_target():
+    assert judge_reply([3, 5, 7], 22, "(3*5)+7") == (" nums 3 5 7 ok 22-7=15/5=3-3=0 hit \\boxed{True}", True)
+    assert judge_reply([3, 5, 7], 22, "3*5+7")[0] == " nums 3 5 7 ok 22-7=15/5=3-3=0 hit \\boxed{True}"
+    assert judge_reply([3, 5, 7], 22, "(3+5)*7")[0] == " nums 3 5 7 ok 22/7=22/7-5=-13/7-3=-34/7 miss \\boxed{False}"
+    assert judge_reply([3, 5, 7], 22, "(3*5)+8")[0].startswith(" nums 3 5 8 bad 22-8=14/5=14/5-3=-1/5 miss")
+    assert judge_reply([3, 6], 2, "6/3") == (" nums 6 3 ok 2*3=6-6=0 hit \\boxed{True}", True)
+    assert judge_reply([2, 3], 22, "22")[0] == " nums 22 bad 22-22=0 hit \\boxed{False}"
+
+
+def test_an_answer_that_is_not_a_chain_is_evaluated_forward_then_the_target_taken_away():
+    assert judge_reply([3, 5, 7], 22, "7+3*5")[0] == " nums 7 3 5 ok 3*5=15 7+15=22-22=0 hit \\boxed{True}"
+    assert judge_reply([3, 5, 7], 15, "7-(3+5)")[0] == " nums 7 3 5 ok 3+5=8 7-8=-1-15=-16 miss \\boxed{False}"
 
 
 @pytest.mark.parametrize("bad", ["", "3*", "(3+5", "3+5)", "3**5", "3 5", "07+1", "1=1", "2+True", "1/0", "(" * 40 + "1" + ")" * 40])
@@ -49,10 +54,10 @@ def test_render_steps_for_a_bare_number_and_trees():
 
 def test_error_kinds():
     q = ([3, 5, 7], 22)
-    assert error_kind(*q, " 3*5=15+7=22 hit </think> <answer>3*5+7</answer>") == "correct"
-    assert error_kind(*q, " 3*5=15+8=22 hit </think> <answer>3*5+8</answer>") == "wrong_numbers"
-    assert error_kind(*q, " 3*5=14+7=22 hit </think> <answer>3*5-7</answer>") == "false_hit"
-    assert error_kind(*q, " 3+5=8*7=56 miss </think> <answer>(3+5)*7</answer>") == "honest_miss"
+    assert error_kind(*q, " 22-7=15/5=3-3=0 hit </think> <answer>(3*5)+7</answer>") == "correct"
+    assert error_kind(*q, " 22-8=14/5=3-3=0 hit </think> <answer>(3*5)+8</answer>") == "wrong_numbers"
+    assert error_kind(*q, " 22+7=29/5=3-3=0 hit </think> <answer>(3*5)-7</answer>") == "false_hit"
+    assert error_kind(*q, " 22/7=3*5=15-3=12 miss </think> <answer>(3/5)*7</answer>") == "honest_miss"
     assert error_kind(*q, " </think> <answer>3+5+7</answer>") == "unchecked"
     assert error_kind(*q, " 3+5=8 </think> <answer>3+</answer>") is None
     assert error_kind(*q, " 3+5=8") is None

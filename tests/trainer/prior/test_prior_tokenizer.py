@@ -29,10 +29,10 @@ def test_vocabulary_is_what_the_corpus_uses(tok, texts):
 
 
 def test_task_and_judge_strings_have_tags_as_single_tokens(tok):
-    text = "nums 3 5 7 target 22\n<think> 5+3=8*7=56 miss 3*5=15+7=22 hit </think> <answer>3*5+7</answer>"
+    text = "nums 3 5 7 target 22\n<think> 22+7=29-5=24-3=21 miss 22-7=15/5=3-3=0 hit </think> <answer>(3*5)+7</answer>"
     pieces = tok.convert_ids_to_tokens(tok(text)["input_ids"])
     assert {"<think>", "<answer>", "</answer>", "hit", "miss", "nums", "target"} <= set(pieces)
-    judge = "verify nums 3 5 target 8 answer 3+5\n nums 3 5 ok 3+5=8 hit \\boxed{True}"
+    judge = "verify nums 3 5 target 8 answer 3+5\n nums 3 5 ok 8-5=3-3=0 hit \\boxed{True}"
     assert tok.decode(tok(judge)["input_ids"]) == judge and set(TAGS) <= set(tok.get_vocab())
 
 
@@ -54,7 +54,7 @@ def test_save_and_reload_with_autotokenizer(tok, tmp_path):
 
     tok.save_pretrained(tmp_path)
     again = AutoTokenizer.from_pretrained(tmp_path)
-    text = "nums 8 2 target 4\n<think> 8/2=4 hit </think> <answer>8/2</answer>"
+    text = "nums 8 2 target 4\n<think> 4*2=8-8=0 hit </think> <answer>8/2</answer>"
     assert again(text)["input_ids"] == tok(text)["input_ids"] and again.decode(again(text)["input_ids"]) == text
     assert again.pad_token_id == tok.pad_token_id and again.eos_token_id == tok.eos_token_id
 
