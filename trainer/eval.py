@@ -1,6 +1,6 @@
 """CLI: sample a model on a task's validation split (or read completions) and score with the oracle and any rewards.
 
-``python -m trainer.eval model=tiny-countdown task=countdown task.prompt_style=compact samples=8 prompts=64 \\
+``python -m trainer.eval model=tiny-countdown task=countdown samples=8 prompts=64 \\
 rewards=[self_certainty,majority_vote] out=runs/eval-x``
 
 ``model`` is a checkpoint folder, an HF id, an organism preset or embedded model (``trainer.models.resolve_model``),
@@ -63,6 +63,11 @@ class EvalConfig(BaseModel):
             raise ValueError(f"unknown reward(s) {unknown}; valid choices: {', '.join(REWARDS.names())}")
         return names
 
+    @model_validator(mode="before")
+    @classmethod
+    def _organism_ranges(cls, data: Any) -> Any:
+        return organism_task(data)
+
     @model_validator(mode="after")
     def _one_source(self) -> EvalConfig:
         if (self.model is None) == (self.completions is None):
@@ -73,6 +78,18 @@ class EvalConfig(BaseModel):
 
     def is_endpoint(self) -> bool:
         return bool(self.model and self.model.startswith(("http://", "https://")))
+
+
+def organism_task(data: Any) -> Any:
+    """An organism preset knows only the countdown ranges it was trained on: fill ``task.*`` from its config where
+    the command line is silent (``model=tiny-countdown task=countdown`` then needs nothing more)."""
+    task = data.get("task") if isinstance(data, dict) else None
+    if isinstance(task, dict) and task.get("name") == "countdown":
+        from trainer.prior.config import PRESETS, preset
+
+        if data.get("model") in PRESETS:
+            return {**data, "task": {**preset(data["model"]).task_options(), **task}}
+    return data
 
 
 def parse_config(argv: list[str], model: type[BaseModel] = EvalConfig) -> Any:

@@ -1,6 +1,6 @@
 """CLI: a model's prior on a task, measured before training: will unsupervised RL work on it?
 
-``python -m trainer.probe model=tiny-countdown task=countdown task.prompt_style=compact samples=8 prompts=32 out=runs/probe``
+``python -m trainer.probe model=tiny-countdown task=countdown samples=8 prompts=32 out=runs/probe``
 
 Samples ``samples`` completions of each of the first ``prompts`` validation rows at the training temperature,
 scores them with the oracle, and measures: the confidence-correctness AUROC of each intrinsic signal
@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from trainer.eval import make_source, make_task_checked, row_id
+from trainer.eval import make_source, make_task_checked, organism_task, row_id
 from trainer.eval_args import UsageError, parse_words, run_command, validate
 from trainer.probe_metrics import auroc, judge_rates, majority_share, mean_pass_at_k
 from trainer.probe_report import plot, table
@@ -57,6 +57,11 @@ class ProbeConfig(BaseModel):
     chat_template: bool | None = Field(default=None, description="Local model: chat prompts; None = when the tokenizer has a template.")
     seed: int = Field(default=0, description="Torch seed for local sampling.")
     device: str = Field(default="auto", description="Local model: torch device (auto = cuda when available, else cpu).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _organism_ranges(cls, data: Any) -> Any:
+        return organism_task(data)
 
     @model_validator(mode="after")
     def _checks(self) -> ProbeConfig:

@@ -2,7 +2,8 @@
 
 ``python -m trainer.warmstart task=countdown prior=aligned judge_rows=4000 sft.epochs=6 model.hidden_size=128``
 
-``prior`` is ``aligned`` or ``misaligned`` (or a preset name such as ``tiny-countdown-test``); every other
+``prior`` is ``aligned`` or ``misaligned`` (the presets ``tiny-countdown`` and ``tiny-countdown-misaligned``) or
+another preset name such as ``tiny-countdown-test``; every other
 ``key=value`` is a field of ``trainer.prior.config.PriorConfig`` (dotted for ``model.*`` and ``sft.*``; a
 ``prior.`` prefix is optional, as in ``prior.slice_share=0.15``). ``task`` must be ``countdown``.
 ``out=DIR`` writes there instead of the cache; ``force=true`` rebuilds; ``threads=N`` fixes torch threads (default:
@@ -41,8 +42,8 @@ def parse_args(argv: list[str]) -> tuple[PriorConfig, dict[str, Any]]:
         if key == "prior":
             if value in PRESETS:
                 base = value
-            elif value in ("aligned", "misaligned"):
-                fields["alignment"] = value
+            elif value in ("aligned", "misaligned"):  # the shipped presets: misaligned also trains an epoch more
+                base = "tiny-countdown" if value == "aligned" else "tiny-countdown-misaligned"
             else:
                 raise UsageError(f"prior={value!r}: use aligned, misaligned or a preset ({', '.join(PRESETS)})")
         elif key in options:

@@ -45,6 +45,17 @@ def test_parse_nests_task_options_and_lists():
     assert isinstance(cfg, EvalConfig) and cfg.samples == 4
 
 
+def test_an_organism_preset_brings_its_own_countdown_ranges_and_the_command_line_wins():
+    from trainer.prior.config import preset
+    from trainer.probe import parse_config as parse_probe
+
+    ranges = preset("tiny-countdown-misaligned").task_options()
+    assert parse_config(["model=tiny-countdown-misaligned", "task=countdown"]).task == ranges
+    assert parse_probe(["model=tiny-countdown-misaligned", "task=countdown"]).task == ranges
+    assert parse_config(["model=tiny-countdown", "task=countdown", "task.max_target=20"]).task["max_target"] == 20
+    assert parse_config(["model=some/folder", "task=countdown"]).task == {"name": "countdown"}  # not an organism
+
+
 def completions_file(path: Path) -> tuple[Path, list[dict]]:
     """3 rows: gold+gold, gold+wrong, wrong+no answer (also one hostile 200 KB completion)."""
     rows = make_task("countdown", {"prompt_style": "compact"}).rows("validation")[:3]

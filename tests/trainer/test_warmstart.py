@@ -31,8 +31,9 @@ def organism(cache):
 def test_parse_args_maps_prior_and_dotted_keys():
     prior, options = parse_args(["task=countdown", "prior=misaligned", "prior.slice_share=0.15", "model.hidden_size=64", "force=true"])
     assert prior.alignment == "misaligned" and prior.slice_share == 0.15 and prior.model.hidden_size == 64
+    assert prior.sft == preset("tiny-countdown-misaligned").sft  # prior=misaligned is the shipped preset's recipe
     assert options["force"] is True
-    assert parse_args(["slice_share=0.15"])[0] == prior.model_copy(update={"alignment": "aligned", "model": PriorConfig().model})
+    assert parse_args(["slice_share=0.15"])[0] == PriorConfig(slice_share=0.15)
     assert parse_args(["judge_sft.epochs=1"])[0].judge_sft.epochs == 1
     for bad in (["prior=confused"], ["slice_share=2"], ["nonsense=1"], ["noequals"], ["task=math"], ["accuracy=0.4"]):
         with pytest.raises(UsageError):
