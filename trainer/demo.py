@@ -20,7 +20,7 @@ ORGANISM_SETTINGS = {
 }
 """The recommended CPU settings for the v6 organisms (docs/results.md; ``examples/prior_sweep.py`` uses them too):
 a search of 8 misses is about 145 tokens."""
-SETTINGS = ["model=tiny-countdown", "task.train_size=128", "trainer.max_steps=100", "trainer.eval_steps=25",
+SETTINGS = ["model=tiny-countdown", "task.train_size=128", "trainer.max_steps=80", "trainer.eval_steps=20",
             *(f"{k}={v}" for k, v in ORGANISM_SETTINGS.items())]
 
 
