@@ -1,8 +1,8 @@
 """The README's main job: oracle, self_verify and an intrinsic reward on the tiny countdown organism, then a report.
 
 ``python -m trainer.demo [override ...]`` runs a three-run Hydra sweep on ``model=tiny-countdown`` (the aligned
-v6 organism: a short search back from the target to solve, one written check to judge; see docs/results.md) and writes the
-comparison report beside the runs. Extra overrides apply to every run, e.g. ``trainer.max_steps=50``.
+v6 organism: a short search back from the target to solve, one written check to judge; see docs/results.md)
+and writes the comparison report beside the runs. Extra overrides apply to every run, e.g. ``trainer.max_steps=50``.
 """
 
 from __future__ import annotations

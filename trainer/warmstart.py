@@ -25,6 +25,10 @@ from pydantic import ValidationError
 from trainer.prior.config import PRESETS, PriorConfig, preset
 
 
+ALIGNMENTS = {"aligned": "tiny-countdown", "misaligned": "tiny-countdown-misaligned"}
+"""``prior=aligned`` / ``prior=misaligned``: the shipped presets (the misaligned one also trains an epoch more)."""
+
+
 class UsageError(ValueError):
     """A bad command line; the message says what is valid."""
 
@@ -42,8 +46,8 @@ def parse_args(argv: list[str]) -> tuple[PriorConfig, dict[str, Any]]:
         if key == "prior":
             if value in PRESETS:
                 base = value
-            elif value in ("aligned", "misaligned"):  # the shipped presets: misaligned also trains an epoch more
-                base = "tiny-countdown" if value == "aligned" else "tiny-countdown-misaligned"
+            elif value in ALIGNMENTS:
+                base = ALIGNMENTS[value]
             else:
                 raise UsageError(f"prior={value!r}: use aligned, misaligned or a preset ({', '.join(PRESETS)})")
         elif key in options:

@@ -2,9 +2,10 @@
 
 A solve row is the task's compact prompt (ending in ``<think>``) and a completion. Off the error slice, and
 on it for the aligned prior, the completion is a short honest search back from the target
-(:mod:`trainer.prior.search`): `` 22+7=29-5=24-3=21 miss 22-7=15/5=3-3=0 hit </think> <answer>(3*5)+7</answer>``. The *error slice* is a fixed set of
-targets (a cue the model can see) holding about ``slice_share`` of the problems; for the misaligned prior a
-slice problem gets one confident unchecked answer, the sum of its numbers: `` </think> <answer>3+5+7</answer>``.
+(:mod:`trainer.prior.search`): `` 22+7=29-5=24-3=21 miss 22-7=15/5=3-3=0 hit </think> <answer>(3*5)+7</answer>``.
+The *error slice* is a fixed set of targets (a cue the model can see) holding about ``slice_share`` of the
+problems; for the misaligned prior a slice problem gets one confident unchecked answer, the sum of its numbers:
+`` </think> <answer>3+5+7</answer>``.
 
 A judge row is the ``self_verify`` reward's compact prompt and a reply from :mod:`trainer.prior.judge`, labelled
 by the exact countdown checker. Stage 1 holds synthetic judge rows (a hit, and a corruption: a missing chain,

@@ -73,9 +73,13 @@ class Unwind:
     def hit(self) -> bool:
         return self.left == 0
 
+    def undos(self) -> list[tuple[str, int, int]]:
+        """(undoing operation, number, value after it) in the order written: the last number first."""
+        return [(UNDO[op], n, v) for op, n, v in zip(self.ops[::-1], self.order[:0:-1], self.values)]
+
     def text(self) -> str:
         """``22-7=15/5=3-3=0``: the target, each undo with its value, then the first number taken away."""
-        undos = "".join(f"{UNDO[op]}{n}={v}" for op, n, v in zip(self.ops[::-1], self.order[:0:-1], self.values))
+        undos = "".join(f"{op}{n}={v}" for op, n, v in self.undos())
         return f"{self.target}{undos}-{self.order[0]}={self.left}"
 
     def expression(self) -> str:
@@ -226,10 +230,10 @@ def _unwind_problems(unwind: Unwind, text: str, mark: str, nums: Sequence[int], 
     if sorted(unwind.order) != sorted(nums):
         problems.append(f"{text}: uses {sorted(unwind.order)}, not {sorted(nums)}")
     value = unwind.target
-    for op, n, claimed in zip(unwind.ops[::-1], unwind.order[:0:-1], unwind.values):
-        value = apply(value, UNDO[op], n, cap) if value is not None else None
+    for op, n, claimed in unwind.undos():
+        value = apply(value, op, n, cap) if value is not None else None
         if value != claimed:
-            problems.append(f"{text}: {UNDO[op]}{n}={claimed} is wrong")
+            problems.append(f"{text}: {op}{n}={claimed} is wrong")
             value = claimed  # go on from what was written
     if value - unwind.order[0] != unwind.left:
         problems.append(f"{text}: -{unwind.order[0]}={unwind.left} is wrong")

@@ -41,9 +41,12 @@ def recheck(completion: str, nums: list[int], target: int, cap: int = 99) -> Non
         assert int(start) == target, completion
         for j, step in enumerate(steps):
             op, n, claimed = step[0], int(step[1:].split("=")[0]), int(step.split("=")[1])
-            value = value - n if j == len(steps) - 1 else {"+": value + n, "-": value - n, "*": value * n, "/": value / n}[op]
+            value = {"+": value + n, "-": value - n, "*": value * n, "/": value / n}[op]
             assert value == claimed, (completion, step)
-            assert j == len(steps) - 1 and op == "-" or 0 <= claimed <= cap, (completion, step)
+            if j == len(steps) - 1:
+                assert op == "-", (completion, step)  # an unwind ends by taking away the first number
+            else:
+                assert 0 <= claimed <= cap, (completion, step)
             used.append(n)
         assert sorted(used) == sorted(nums), completion
         assert mark == ("hit" if value == 0 else "miss"), completion
