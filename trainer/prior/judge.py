@@ -12,6 +12,7 @@ a left-to-right chain is evaluated forward instead, and the target taken away: `
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from fractions import Fraction
@@ -91,13 +92,18 @@ def render_steps(steps: Sequence[Step], literal: int | None = None) -> str:
     return out
 
 
+_UNDO_FN = {"+": operator.sub, "-": operator.add, "*": operator.truediv, "/": operator.mul}
+
+
 def undo_steps(literals: Sequence[int], steps: Sequence[Step], target: int) -> tuple[str, Fraction] | None:
     """``22-7=15/5=3-3=0`` and what is left, for a left-to-right chain of the literals; None for another shape."""
     if len(steps) != len(literals) - 1 or any(s[4] != (i > 0) or s[2] != literals[i + 1] for i, s in enumerate(steps)):
         return None
     value, out = Fraction(target), str(target)
     for _, op, b, _, _ in reversed(steps):
-        value = {"+": value - b, "-": value + b, "*": value / b, "/": value * b}[op]
+        if op == "*" and b == 0:  # "x*0" cannot be undone: the caller evaluates the answer forward instead
+            return None
+        value = _UNDO_FN[op](value, b)
         out += f"{UNDO[op]}{_num(b)}={_num(value)}"
     left = value - literals[0]
     return f"{out}-{literals[0]}={_num(left)}", left

@@ -22,6 +22,12 @@ def test_an_answer_that_is_not_a_chain_is_evaluated_forward_then_the_target_take
     assert judge_reply([3, 5, 7], 15, "7-(3+5)")[0] == " nums 7 3 5 ok 3+5=8 7-8=-1-15=-16 miss \\boxed{False}"
 
 
+def test_a_chain_that_multiplies_by_zero_is_evaluated_forward():
+    # a sampled answer may use a number the problem does not have, 0 included; "*0" cannot be undone
+    assert judge_reply([3, 5, 7], 22, "(3+5)*0")[0] == " nums 3 5 0 bad 3+5=8*0=0-22=-22 miss \\boxed{False}"
+    assert judge_reply([3, 5, 7], 0, "(3+5)*0")[1] is False
+
+
 @pytest.mark.parametrize("bad", ["", "3*", "(3+5", "3+5)", "3**5", "3 5", "07+1", "1=1", "2+True", "1/0", "(" * 40 + "1" + ")" * 40])
 def test_malformed_answers_get_no_reply(bad):
     assert judge_reply([3, 5], 8, bad) is None
@@ -32,7 +38,7 @@ def test_verdict_equals_the_checker_on_random_expressions():
     agree = 0
     for _ in range(2000):
         nums = [rng.randint(1, 9) for _ in range(rng.randint(2, 4))]
-        used = nums if rng.random() < 0.7 else nums[:-1] + [rng.randint(1, 9)]
+        used = nums if rng.random() < 0.7 else nums[:-1] + [rng.randint(0, 9)]  # 0: a made-up number
         expr = str(used[0])
         for n in used[1:]:
             expr = f"({expr}){rng.choice('+-*/')}{n}" if rng.random() < 0.3 else f"{expr}{rng.choice('+-*/')}{n}"
