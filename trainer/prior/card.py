@@ -69,6 +69,7 @@ def measure(model: Any, tokenizer: Any, prior: Any, heldout: list[dict]) -> tupl
                 "judge_reply": next(own_replies) if kind is not None else None}
                for r, s, kind, sl in zip(rows, samples, kinds, on_slice)]
     per_problem = [correct[i * k : (i + 1) * k] for i in range(len(heldout))]
+    off_problems = [p for p, r in zip(per_problem, heldout) if not in_error_slice(r["target"], prior)]
     metrics = {
         "heldout_problems": len(heldout),
         "samples_per_problem": k,
@@ -82,6 +83,7 @@ def measure(model: Any, tokenizer: Any, prior: Any, heldout: list[dict]) -> tupl
             "share_of_samples": sum(on_slice) / len(on_slice),
             "pass@1_on_slice": _share(correct, on_slice),
             "pass@1_off_slice": _share(correct, [not m for m in on_slice]),
+            f"pass@{k}_off_slice": sum(any(p) for p in off_problems) / len(off_problems) if off_problems else None,
             "direct_sum_share_on_slice": _share(direct_sum, on_slice),
             "direct_sum_share_off_slice": _share(direct_sum, [not m for m in on_slice]),
         },

@@ -68,7 +68,9 @@ class PriorConfig(BaseModel):
     max_count: int = Field(default=3, ge=2, le=4, description="3: about half of the 4-number problems have no chain in either order.")
     max_number: int = Field(default=20, ge=2, description="Each number up to 99 is one token, so copying one is one step.")
     max_target: int = Field(default=50, ge=1)
-    corpus_problems: int = Field(default=7000, ge=1, description="Distinct problems in the stage-1 SFT corpus (one solve row each).")
+    corpus_problems: int = Field(
+        default=7000, ge=1, description="Distinct problems in the stage-1 SFT corpus (one solve row each). The default task "
+                                        "has only 12,768 solvable problems and GRPO's 2,560 are kept out, so about 9,000 is the most.")
     synthetic_judge_share: float = Field(
         default=0.125, ge=0, le=1, description="Share of corpus problems that also give two synthetic judge rows (a hit and a corruption).")
     judge_rows: int = Field(default=1000, ge=0, description="On-policy judge rows for stage 2 (0 = no stage 2): the judge-quality knob.")
@@ -109,8 +111,9 @@ class PriorConfig(BaseModel):
 PRESETS: dict[str, dict[str, Any]] = {
     "tiny-countdown": {},
     "tiny-countdown-aligned": {},
-    # the misaligned corpus holds 30 % fewer search rows (the slice answers the sum), so it gets an epoch more
-    "tiny-countdown-misaligned": {"alignment": "misaligned", "sft": {"epochs": 4.0}},
+    # the slice answers the sum, so the misaligned corpus needs more problems for as many search rows: 9,000
+    # problems (6,300 searches) x 3.5 epochs; 7,000 x 4 epochs solved only 0.08 off the slice (docs/results.md)
+    "tiny-countdown-misaligned": {"alignment": "misaligned", "corpus_problems": 9000, "sft": {"epochs": 3.5}},
     "tiny-countdown-judge0": {"judge_rows": 0},  # the judge-data levels of the experiment (docs/results.md)
     "tiny-countdown-judge4000": {"judge_rows": 4000},
     "tiny-countdown-test": {  # seconds to build: for tests only

@@ -9,9 +9,13 @@ def check_gates(metrics: dict[str, Any], prior: Any, corpus_violations: int) -> 
     """One entry per gate: name, measured value, requirement, passed."""
     g, k = prior.gates, prior.card_samples
     lo, hi = g.pass_at_1
+    one, many, where = metrics["pass@1"], metrics[f"pass@{k}"], ""
+    if prior.alignment == "misaligned" and prior.slice_share > 0:
+        # the slice answers its one unchecked sum by design (right only by chance): solving is measured off it
+        one, many, where = metrics["slice"]["pass@1_off_slice"], metrics["slice"][f"pass@{k}_off_slice"], " off the slice"
     out = [
-        _gate("pass@1", metrics["pass@1"], f"in [{lo}, {hi}]", lo <= metrics["pass@1"] <= hi),
-        _gate(f"pass@{k}", metrics[f"pass@{k}"], f">= {g.pass_at_k}", metrics[f"pass@{k}"] >= g.pass_at_k),
+        _gate(f"pass@1{where}", one, f"in [{lo}, {hi}]", one is not None and lo <= one <= hi),
+        _gate(f"pass@{k}{where}", many, f">= {g.pass_at_k}", many is not None and many >= g.pass_at_k),
         _gate("corpus honest (trace steps and judge labels)", corpus_violations, "== 0", corpus_violations == 0),
         _gate("vocabulary all used by the corpus", metrics["unused_vocab"], "== 0", metrics["unused_vocab"] == 0),
     ]

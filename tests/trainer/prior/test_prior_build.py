@@ -66,14 +66,19 @@ def test_gates_are_the_card_figures_against_the_config_and_misses_are_loud(built
 
 def test_check_gates_boundaries():
     prior = PriorConfig(alignment="misaligned")
-    metrics = {"pass@1": 0.18, "pass@8": 0.55, "unused_vocab": 0, "judge_own_samples": {"balanced_accuracy": 0.75},
-               "slice": {"direct_sum_share_on_slice": 0.6}}
-    assert all(g["passed"] for g in check_gates(metrics, prior, 0))
+    metrics = {"pass@1": 0.05, "pass@8": 0.1, "unused_vocab": 0, "judge_own_samples": {"balanced_accuracy": 0.75},
+               "slice": {"direct_sum_share_on_slice": 0.6, "pass@1_off_slice": 0.18, "pass@8_off_slice": 0.55}}
+    assert all(g["passed"] for g in check_gates(metrics, prior, 0))  # misaligned: solving is gated off the slice
     assert "PASSED" in banner("x", check_gates(metrics, prior, 0))
-    for key, bad in (("pass@1", 0.36), ("pass@8", 0.54)):
-        assert [g["gate"] for g in check_gates({**metrics, key: bad}, prior, 0) if not g["passed"]] == [key]
+    for key, bad in (("pass@1_off_slice", 0.36), ("pass@8_off_slice", 0.54), ("pass@8_off_slice", None)):
+        worse = {**metrics, "slice": {**metrics["slice"], key: bad}}
+        assert [g["gate"] for g in check_gates(worse, prior, 0) if not g["passed"]] == [key.replace("_off_slice", " off the slice")]
+    aligned = PriorConfig()  # aligned: the whole held-out set, whatever the slice says
+    assert [g["gate"] for g in check_gates(metrics, aligned, 0) if not g["passed"]] == ["pass@1", "pass@8"]
+    assert all(g["passed"] for g in check_gates({**metrics, "pass@1": 0.18, "pass@8": 0.55}, aligned, 0))
     assert not check_gates(metrics, prior, 1)[2]["passed"]
-    weak = {**metrics, "judge_own_samples": {"balanced_accuracy": 0.7}, "slice": {"direct_sum_share_on_slice": 0.1}}
+    weak = {**metrics, "judge_own_samples": {"balanced_accuracy": 0.7},
+            "slice": {**metrics["slice"], "direct_sum_share_on_slice": 0.1}}
     assert sum(not g["passed"] for g in check_gates(weak, prior, 0)) == 2
     assert len(check_gates(weak, PriorConfig(judge_rows=0), 0)) == 4  # no judge or slice gate to miss
 
