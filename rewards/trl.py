@@ -4,7 +4,8 @@
 >>> trainer = GRPOTrainer(model, reward_funcs=[verifier_reward("countdown")], train_dataset=rows, ...)
 
 Each call returns a :class:`TRLReward`: a picklable callable with ``__name__``, taking TRL's keyword arguments
-(dataset columns, ``log_metric``, ``log_extra``). After every call it reports its counters (correct, incorrect,
+(dataset columns, ``log_metric``, ``log_extra``); async for the rewards that call a verifier pool
+(:class:`AsyncTRLReward`: TRL runs those concurrently; its ``score`` is the sync form). After every call it reports its counters (correct, incorrect,
 error, timeout, pool latency) through TRL's public ``log_metric``, and, when given a ``shadow`` reward (the oracle,
 say), it scores the same rollouts with it and logs the agreement and the shadow's scores (``log_extra``) without
 training on them. Intrinsic rewards need the policy's per-token statistics: train them with a trainer class
@@ -13,11 +14,13 @@ that mixes in ``trainer.policy_stats.PolicyStatsMixin`` (see ``examples/train_wi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rewards.base import Reward, group_indices
 from rewards.diagnostics import group_diagnostics
+from rewards.verifier import scores_async
 from tasks import make_task
 from tasks.base import Task
 
@@ -44,10 +47,15 @@ class TRLReward:
 
     def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Any] | None = None,
                  **kwargs: Any) -> list[float | None]:
+        args = {"prompts": prompts, "completions": completions, "completion_ids": completion_ids, **kwargs}
+        scores = self.reward(**args)
+        truth = self.shadow(**args) if self.shadow is not None else None
+        return self._logged(prompts, scores, truth, kwargs)
+
+    def _logged(self, prompts, scores, truth, kwargs: dict[str, Any]) -> list[float | None]:
+        """Send the shadow's agreement and the reward's counters to TRL's logs; return the scores."""
         log_metric, log_extra = kwargs.get("log_metric"), kwargs.get("log_extra")
-        scores = self.reward(prompts=prompts, completions=completions, completion_ids=completion_ids, **kwargs)
-        if self.shadow is not None:
-            truth = self.shadow(prompts=prompts, completions=completions, completion_ids=completion_ids, **kwargs)
+        if truth is not None:
             self._log_agreement(prompts, scores, truth, log_metric, log_extra)
         if log_metric is not None:
             for key, value in self.reward.metrics().items():
@@ -71,6 +79,31 @@ class TRLReward:
             self.shadow.close()
 
 
+class AsyncTRLReward(TRLReward):
+    """A pool-backed reward as an *async* TRL reward function: TRL gathers async reward functions concurrently,
+    so the batched verifier call (in a worker thread) overlaps the step's other rewards; a pool-backed shadow
+    runs beside it, any other shadow on the caller's thread meanwhile. ``score`` is the same, called directly."""
+
+    async def __call__(self, prompts: Sequence[Any], completions: Sequence[Any],
+                       completion_ids: Sequence[Any] | None = None, **kwargs: Any) -> list[float | None]:
+        args = {"prompts": prompts, "completions": completions, "completion_ids": completion_ids, **kwargs}
+        main = asyncio.ensure_future(self.reward.ascore(**args))
+        await asyncio.sleep(0)  # let it hand its pool call to a worker thread before a sync shadow holds this one
+        truth = None
+        if self.shadow is not None:
+            truth = await self.shadow.ascore(**args) if scores_async(self.shadow) else self.shadow(**args)
+        return self._logged(prompts, await main, truth, kwargs)
+
+    def score(self, prompts: Sequence[Any], completions: Sequence[Any], completion_ids: Sequence[Any] | None = None,
+              **kwargs: Any) -> list[float | None]:
+        """The scores, synchronously (outside TRL, or from a running event loop's worker thread)."""
+        return TRLReward.__call__(self, prompts, completions, completion_ids, **kwargs)
+
+
+def _wrap(reward: Reward, shadow: Reward | None, concurrent: bool) -> TRLReward:
+    return AsyncTRLReward(reward, shadow) if concurrent and scores_async(reward) else TRLReward(reward, shadow)
+
+
 def _task(task: Task | str | None, task_config: Mapping[str, Any] | None) -> Task | None:
     if task is None or isinstance(task, Task):
         return task
@@ -84,16 +117,20 @@ def _build(name: str, config: Mapping[str, Any], task: Task | None, pool: Mappin
 
 
 def verifier_reward(verifier: str, options: Mapping[str, Any] | None = None, *, shadow: Reward | TRLReward | None = None,
-                    pool: Mapping[str, Any] | None = None) -> TRLReward:
-    """Score with any registered verifier (``python -m verifiers list``); its item fields come from the dataset."""
+                    pool: Mapping[str, Any] | None = None, concurrent: bool = True) -> TRLReward:
+    """Score with any registered verifier (``python -m verifiers list``); its item fields come from the dataset.
+
+    An async TRL reward function (:class:`AsyncTRLReward`) unless ``concurrent=False``.
+    """
     reward = _build("verifier", {"verifier": verifier, "options": dict(options or {})}, None, pool)
-    return TRLReward(reward, _unwrap(shadow))
+    return _wrap(reward, _unwrap(shadow), concurrent)
 
 
 def oracle_reward(task: Task | str, task_config: Mapping[str, Any] | None = None, *,
-                  pool: Mapping[str, Any] | None = None) -> TRLReward:
-    """The task's ground-truth verifier (``oracle_reward("countdown")``), 1 for a correct answer, else 0."""
-    return TRLReward(_build("oracle", {}, _task(task, task_config), pool))
+                  pool: Mapping[str, Any] | None = None, concurrent: bool = True) -> TRLReward:
+    """The task's ground-truth verifier (``oracle_reward("countdown")``), 1 for a correct answer, else 0; async
+    as ``verifier_reward`` is."""
+    return _wrap(_build("oracle", {}, _task(task, task_config), pool), None, concurrent)
 
 
 def self_verify_reward(task: Task | str, judge: Any, task_config: Mapping[str, Any] | None = None, *,
