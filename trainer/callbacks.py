@@ -12,7 +12,7 @@ from rewards.base import Reward
 from rewards.metric_keys import (ORACLE_ACCURACY, RESPONSE_LENGTH_TOKENS, REWARD, REWARD_ACCURACY, VAL_ACCURACY, VAL_MASKED,
                                  VALIDATION_SECONDS, val_pass_at)
 from trainer.collapse import CollapseConfig, CollapseDetector
-from trainer.generation import generate
+from trainer.generation import collective, generate
 from trainer.rundir import RunDir
 
 LOG_KEY_MAP = {"completions/mean_length": RESPONSE_LENGTH_TOKENS}
@@ -54,9 +54,12 @@ class ValidationCallback(TrainerCallback):
 
     def _score(self, rows: list[dict]) -> tuple[list[float | None], list[bool]]:
         """Oracle scores of k samples per row, and whether each row was solved at least once."""
-        if not rows:
-            return [], []
         t = self.trainer
+        if not rows:
+            if collective(t):  # more processes than rows: this one still takes part in the collective generation
+                generate(t.accelerator.unwrap_model(t.model), t.processing_class, [], n=self.k,
+                         max_new_tokens=self.max_new_tokens, temperature=self.temperature, trainer=t)
+            return [], []
         model = t.accelerator.unwrap_model(t.model)
         prompts = [r["prompt"] for r in rows]
         samples = generate(model, t.processing_class, prompts, n=self.k, max_new_tokens=self.max_new_tokens,

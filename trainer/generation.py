@@ -44,11 +44,42 @@ def generate(
     texts = render_prompts(tokenizer, prompts)
     if trainer is not None and getattr(trainer, "use_vllm", False):
         return _generate_vllm(trainer, texts, n, max_new_tokens, temperature)
+    batches = [texts[start : start + batch_size] for start in range(0, len(texts), batch_size)]
+    rounds = _rounds(trainer, len(batches))
     with _for_generation(model, trainer) as gen_model:
         results: list[list[str]] = []
-        for start in range(0, len(texts), batch_size):
-            results.extend(_generate_hf(gen_model, tokenizer, texts[start : start + batch_size], n, max_new_tokens, temperature))
+        for k in range(rounds):
+            if k < len(batches):
+                results.extend(_generate_hf(gen_model, tokenizer, batches[k], n, max_new_tokens, temperature))
+            else:  # a filler batch, so that every process makes as many generate calls (see _rounds)
+                _generate_hf(gen_model, tokenizer, [tokenizer.eos_token or "0"], 1, max_new_tokens, temperature)
     return results
+
+
+def sharded(trainer: Any) -> bool:
+    """True when the policy's weights are sharded over several processes (DeepSpeed ZeRO-3, FSDP)."""
+    accelerator = getattr(trainer, "accelerator", None)
+    if accelerator is None or getattr(accelerator, "num_processes", 1) < 2:
+        return False
+    plugin = getattr(getattr(accelerator, "state", None), "deepspeed_plugin", None)
+    return (plugin is not None and getattr(plugin, "zero_stage", 0) == 3) or bool(getattr(trainer, "is_fsdp_enabled", False))
+
+
+def collective(trainer: Any) -> bool:
+    """True when every process must generate together, even one with no prompts: vLLM (server mode gathers the
+    prompts, weight syncs are collective), or sharded weights (gathering them, and ``generate``'s
+    ``synced_gpus`` steps, are collectives)."""
+    return trainer is not None and (bool(getattr(trainer, "use_vllm", False)) or sharded(trainer))
+
+
+def _rounds(trainer: Any, batches: int) -> int:
+    """How many ``generate`` calls this process makes: its own batches, or with sharded weights the most any
+    process has, so that none waits forever for another in a collective."""
+    if not sharded(trainer):
+        return batches
+    from accelerate.utils import gather_object
+
+    return max(gather_object([batches]))
 
 
 @contextmanager
@@ -166,7 +197,7 @@ def policy_judge(trainer: Any, max_new_tokens: int, temperature: float) -> Judge
         return [r[0] for r in out]
 
     judge = CallableJudge(replies, chat=bool(getattr(tokenizer, "chat_template", None)))
-    judge.collective = bool(getattr(trainer, "use_vllm", False))  # every process calls it, even with no prompts
+    judge.collective = collective(trainer)  # every process calls it, even with no prompts
     return judge
 
 

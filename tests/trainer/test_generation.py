@@ -78,3 +78,55 @@ def test_build_hands_the_reward_its_judge():
     assert isinstance(reward._judge, EndpointJudge) and "judge_factory" not in reward.options
     reward.bind(object())  # a judge the reward already has stays
     assert isinstance(reward._judge, EndpointJudge)
+
+
+def sharded_stand_in(model, tokenizer, processes=2, zero_stage=3, fsdp=False):
+    """Stand-in for a trainer under DeepSpeed/FSDP (none runs here): what generation reads to decide collectives."""
+    plugin = SimpleNamespace(zero_stage=zero_stage) if zero_stage else None
+    accelerator = SimpleNamespace(num_processes=processes, state=SimpleNamespace(deepspeed_plugin=plugin),
+                                  unwrap_model=lambda m: m)
+    return SimpleNamespace(model=object(), processing_class=tokenizer, accelerator=accelerator, is_fsdp_enabled=fsdp,
+                           use_vllm=False)
+
+
+def test_generation_is_collective_with_sharded_weights_or_vllm():
+    from trainer.generation import collective, sharded
+
+    assert sharded(sharded_stand_in(None, None)) and sharded(sharded_stand_in(None, None, zero_stage=0, fsdp=True))
+    assert not sharded(sharded_stand_in(None, None, zero_stage=2)) and not sharded(sharded_stand_in(None, None, processes=1))
+    assert not collective(None) and collective(sharded_stand_in(None, None))
+    assert collective(SimpleNamespace(use_vllm=True, accelerator=SimpleNamespace(num_processes=1)))
+
+
+@pytest.mark.parametrize("mine, others, calls", [(0, 3, 3), (2, 1, 2), (5, 5, 5)])
+def test_every_sharded_process_makes_as_many_generate_calls(monkeypatch, mine, others, calls):
+    """ZeRO-3 / FSDP: a process with fewer prompts (or none) runs filler batches until it has made as many
+    generate calls as the busiest process, and returns only its own completions."""
+    import accelerate.utils
+
+    from trainer.generation import generate
+    from trainer.models import resolve_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_model("tiny-countdown")
+    model, tokenizer = AutoModelForCausalLM.from_pretrained(path), AutoTokenizer.from_pretrained(path)
+    seen = []
+    real = model.generate
+    monkeypatch.setattr(model, "generate", lambda **kw: seen.append(kw["input_ids"].shape[0]) or real(**kw))
+    monkeypatch.setattr(accelerate.utils, "gather_object", lambda objs: [objs[0], others])  # stand-in: 2 processes
+    prompts = [f"nums 3 5 {7 + i} target 22\n<think>" for i in range(mine)]
+    out = generate(model, tokenizer, prompts, n=2, max_new_tokens=4, batch_size=1, trainer=sharded_stand_in(model, tokenizer))
+    assert len(out) == mine and all(len(group) == 2 for group in out)
+    assert len(seen) == calls  # max(mine, others) batches of 1
+
+
+def test_a_process_without_validation_rows_still_joins_a_collective_generation(monkeypatch):
+    import trainer.callbacks as callbacks
+
+    calls = []
+    monkeypatch.setattr(callbacks, "generate", lambda model, tok, prompts, **kw: calls.append(list(prompts)) or [])
+    cb = callbacks.ValidationCallback([], oracle=None, every=10, k=2, max_new_tokens=4, temperature=1.0)
+    cb.trainer = sharded_stand_in(None, None)
+    assert cb._score([]) == ([], []) and calls == [[]]  # called with nothing: its share of the collective
+    cb.trainer = sharded_stand_in(None, None, zero_stage=2)
+    assert cb._score([]) == ([], []) and calls == [[]]  # not sharded: nothing to join
