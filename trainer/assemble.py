@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,12 +99,21 @@ def build_datasets(task: Task, conversational: bool) -> tuple[Any, list[dict]]:
 
 
 def pool_options(cfg: RunConfig) -> PoolOptions:
-    """The pool each rank builds: ``cfg.verifiers`` as it is, except that with several training processes
-    ``verifiers.workers`` is the budget of the node (local backend: its ranks split it) or of the job (ray: all
-    ranks split it), not of each rank."""
+    """The pool each rank builds from ``cfg.verifiers``, with ``verifiers.workers`` a budget, not a per-rank count.
+
+    local: the node's ranks split the node's workers. ray, several processes under torchrun (or accelerate,
+    which launches through it): the ranks share one pool, keyed by the job's run id (``verifiers.ray_share``):
+    one Ray instance and ``workers`` actors per node, or per cluster with ``verifiers.address``. Without a run id
+    the ranks split the budget as local does, each with its own Ray.
+    """
     v = cfg.verifiers
     if v.backend == "inprocess":
         return v
+    world = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    run_id = os.environ.get("TORCHELASTIC_RUN_ID", "")
+    if v.backend == "ray" and world > 1 and run_id and "share" not in v.backend_options:
+        key = re.sub(r"[^A-Za-z0-9_.-]", "-", run_id)[:80]
+        return v.model_copy(update={"backend_options": {**v.backend_options, "share": key}})
     sharers = int(os.environ.get("LOCAL_WORLD_SIZE" if v.backend == "local" else "WORLD_SIZE", "1"))
     return v.model_copy(update={"workers": max(1, -(-v.workers // max(1, sharers)))})
 

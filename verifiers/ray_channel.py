@@ -73,7 +73,7 @@ class ChannelServer:
         self.address: Address | None = None
         self.connections: list[Connection] = []  # accepted so far (a driver reconnects after each actor death)
         self._listener: socket.socket | None = None
-        self._authkey = b""
+        self.authkey = b""  # the first opener's: every later driver gets it (see VerifierActor.open_channel)
 
     def open(self, authkey: bytes, tcp: bool) -> Address:
         """Start listening (once per actor process) and return where to connect."""
@@ -87,7 +87,7 @@ class ChannelServer:
             listener = socket.socket(getattr(socket, family))
             listener.bind(where)
             listener.listen(16)
-            self._listener, self._authkey = listener, authkey
+            self._listener, self.authkey = listener, authkey
             self.address = (family, listener.getsockname())
             threading.Thread(target=self._accept_loop, daemon=True, name="urlvr-channel-accept").start()
         assert self.address is not None
@@ -107,7 +107,7 @@ class ChannelServer:
         if sock.family == socket.AF_INET:  # see Channel: no Nagle on streamed replies
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            conn = authenticated(sock, self._authkey, server=True)
+            conn = authenticated(sock, self.authkey, server=True)
         except (OSError, EOFError, AuthenticationError):  # wrong key, or a peer that stalled or left
             return
         self.connections = [c for c in self.connections if not c.closed] + [conn]

@@ -11,6 +11,7 @@ actor calls (``"ray"``); this module decides everything else, once for both.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import pickle
@@ -29,6 +30,7 @@ from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 from verifiers.base import TaskItem, Verdict, Verifier, gc_paused
 from verifiers.pool import PoolStats
 from verifiers.ray_channel import ChannelServer, from_columns, to_columns
+from verifiers.ray_share import namespace, start_or_join
 from verifiers.ray_transport import CONNECT_ERRORS, ActorLost, CallTransport, Lost, Reply, SocketTransport, Transport, Unreachable
 from verifiers.registry import make_verifier
 from verifiers.workers import WorkerRunner, unpicklable_reason
@@ -54,6 +56,9 @@ class RayPoolOptions(BaseModel):
         default="socket", description="How batches travel: a socket each actor opens (~14 us a round trip), or Ray actor calls (~0.5 ms)."
     )
     min_chunk: int = Field(default=32, ge=1, description="socket transport: fewest items in a streamed reply (replies halve what is left).")
+    share: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]{1,80}$", description="A job key: the processes that pass the same key share one Ray instance per node and "
+        "one set of named actors (verifiers.ray_share), instead of each starting its own.")
     deadline_grace: float = Field(
         default=60.0, gt=0,
         description="Driver-side deadline of a sub-batch beyond its items' worst case (each at the per-item timeout); "
@@ -61,14 +66,16 @@ class RayPoolOptions(BaseModel):
     )
 
 
-def ensure_ray(address: str | None = None) -> None:
-    """Start or join Ray unless this process is already connected."""
+def ensure_ray(address: str | None = None, share: str | None = None, timeout: float = 120.0) -> None:
+    """Start or join Ray unless this process is already connected (``share``: the node's instance for that job)."""
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     quiet: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
     if address:
         ray.init(address=address, **quiet)
+    elif share:
+        start_or_join(share, timeout, ray.init, **quiet)
     else:
         ray.init(num_cpus=os.cpu_count() or 1, **quiet)
 
@@ -91,9 +98,14 @@ class VerifierActor:
     def ready(self) -> int:
         return os.getpid()
 
-    def open_channel(self, authkey: bytes, driver_node: str) -> tuple[str, Any]:
-        """Where the driver connects: a local socket on the driver's node, TCP from another node."""
-        return self.server.open(authkey, tcp=ray.get_runtime_context().get_node_id() != driver_node)
+    def open_channel(self, authkey: bytes, driver_node: str) -> tuple[Any, bytes]:
+        """Where the driver connects (a local socket on the driver's node, TCP from another node) and the key.
+
+        The key is the first driver's: a shared actor (``share``) serves every process of the job on one listener.
+        Only a member of the Ray cluster can ask, and such a member can already call the actor directly.
+        """
+        address = self.server.open(authkey, tcp=ray.get_runtime_context().get_node_id() != driver_node)
+        return address, self.server.authkey
 
     def verify_columns(self, items: list[Any], completions: list[str]) -> tuple[Any, int]:
         """Verdict columns for a chunk, and how many worker processes were restarted on it."""
@@ -112,6 +124,9 @@ class VerifierActor:
         1.35 ms for 1,024 verdict tuples, pickle plus a bytes object 0.45 ms.
         """
         return pickle.dumps(self.verify_columns(*pickle.loads(payload)), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+_REMOTE_ACTOR = ray.remote(VerifierActor)
 
 
 @dataclass
@@ -144,8 +159,8 @@ class RayPool:
         self.options = RayPoolOptions.model_validate(options)
         self.verifier = make_verifier(name, config)
         self.item_limit = float(self.options.timeout or self.verifier.timeout)
-        ensure_ray(self.options.address)
-        self._actor_cls = ray.remote(VerifierActor).options(
+        ensure_ray(self.options.address, self.options.share, self.options.start_timeout)
+        self._actor_options: dict[str, Any] = dict(
             num_cpus=self.options.num_cpus, max_restarts=self.options.max_restarts, max_task_retries=0,
             max_concurrency=2,  # `ready` answers while a batch runs (the actor's own lock keeps batches apart)
         )
@@ -155,13 +170,22 @@ class RayPool:
         self.worker_restarts = 0
         self._authkey = secrets.token_bytes(32)
         self._node = self._driver_node()
-        self.actors = [self._new_actor() for _ in range(self.options.workers)]
+        self._names = [f"{name}-{self._config_digest(config)}-{i}" for i in range(self.options.workers)]
+        self.actors = [self._new_actor(slot) for slot in range(self.options.workers)]
         self._await_ready(self.actors)
         self.transport: Transport = self._make_transport()
 
-    def _new_actor(self) -> Any:
-        o = self.options
-        return self._actor_cls.remote(self.verifier, o.timeout, o.start_timeout, o.max_memory_mb, o.min_chunk)
+    def _new_actor(self, slot: int) -> Any:
+        """The slot's actor: a new one, or with ``share`` the job's actor of that name (made by whoever came first)."""
+        o, named = self.options, {}
+        if o.share:
+            named = {"name": self._names[slot], "namespace": namespace(o.share), "get_if_exists": True}
+        return _REMOTE_ACTOR.options(**self._actor_options, **named).remote(self.verifier, o.timeout, o.start_timeout, o.max_memory_mb, o.min_chunk)
+
+    def _config_digest(self, config: Mapping[str, Any] | None) -> str:
+        """Shared actors are named by what they serve: two configs of one verifier get two sets."""
+        blob = repr((sorted((config or {}).items()), self.options.model_dump(exclude={"share"})))
+        return hashlib.sha256(blob.encode()).hexdigest()[:10]
 
     def _make_transport(self) -> Transport:
         actor = self.actors.__getitem__
@@ -344,8 +368,13 @@ class RayPool:
 
     def _replace(self, slot: int) -> None:
         """Put a fresh actor in ``slot`` (the old one is out of restarts, hung, or failing repeatedly), started."""
-        _kill(self.actors[slot])
-        self.actors[slot] = self._new_actor()
+        old = self.actors[slot]
+        _kill(old)
+        self.actors[slot] = self._new_actor(slot)
+        deadline = time.monotonic() + self.options.start_timeout
+        while self.options.share and self.actors[slot]._actor_id == old._actor_id and time.monotonic() < deadline:
+            time.sleep(RESTART_POLL_SECONDS)  # Ray frees a killed actor's name a moment later
+            self.actors[slot] = self._new_actor(slot)
         try:
             ray.get(self.actors[slot].ready.remote(), timeout=self.options.start_timeout)
         except (RayActorError, GetTimeoutError):  # its first sub-batch fails, and is reported, like any other
@@ -363,11 +392,12 @@ class RayPool:
         }
 
     def close(self) -> None:
-        """Kill the actors (their worker processes exit with them). Ray itself stays up for its owner."""
+        """Kill the actors (their worker processes exit with them); shared actors stay for the job's other
+        processes and end with the process that made them. Ray itself stays up for its owner."""
         transport = getattr(self, "transport", None)
         if transport is not None:
             transport.close()
-        for actor in getattr(self, "actors", []):
+        for actor in getattr(self, "actors", []) if not self.options.share else []:
             _kill(actor)
         self.actors = []
 

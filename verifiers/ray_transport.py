@@ -84,8 +84,8 @@ class SocketTransport:
             self.channels[slot] = self._connect(slot)
 
     def _connect(self, slot: int) -> Channel:
-        address = ray.get(self._actor(slot).open_channel.remote(self._authkey, self._node), timeout=self._timeout)
-        return Channel(address, self._authkey, self._timeout)
+        address, key = ray.get(self._actor(slot).open_channel.remote(self._authkey, self._node), timeout=self._timeout)
+        return Channel(address, key, self._timeout)
 
     def _reconnect(self, slot: int) -> None:
         """Open the slot's socket again; on failure it stays closed and the reason is kept for its items."""

@@ -17,14 +17,27 @@ def cfg(**verifiers):
     ("local", {}, 3, 3),                                              # one process: the whole budget
     ("local", {"LOCAL_WORLD_SIZE": "2", "WORLD_SIZE": "4"}, 3, 2),    # the node's ranks split the node's budget
     ("local", {"LOCAL_WORLD_SIZE": "4"}, 2, 1),                       # never below one worker
-    ("ray", {"LOCAL_WORLD_SIZE": "2", "WORLD_SIZE": "4"}, 8, 2),      # the job's ranks split the job's actors
+    ("ray", {"LOCAL_WORLD_SIZE": "2", "WORLD_SIZE": "4"}, 8, 2),      # no run id to share by: the ranks split the actors
 ])
 def test_workers_are_a_budget_shared_by_the_ranks(monkeypatch, backend, env, workers, expected):
-    for key in ("LOCAL_WORLD_SIZE", "WORLD_SIZE"):
+    for key in ("LOCAL_WORLD_SIZE", "WORLD_SIZE", "TORCHELASTIC_RUN_ID"):
         monkeypatch.delenv(key, raising=False)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    assert pool_options(cfg(backend=backend, workers=workers)).workers == expected
+    options = pool_options(cfg(backend=backend, workers=workers))
+    assert options.workers == expected and "share" not in options.backend_options
+
+
+def test_ray_ranks_of_one_torchrun_job_share_one_pool(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("TORCHELASTIC_RUN_ID", "a1b2/c3 d4")
+    options = pool_options(cfg(backend="ray", workers=8))
+    assert options.workers == 8 and options.backend_options == {"share": "a1b2-c3-d4"}  # the job's 8, shared
+    assert pool_options(cfg(backend="local", workers=8)).workers == 8  # local: no LOCAL_WORLD_SIZE, one per node
+    mine = pool_options(cfg(backend="ray", workers=8, backend_options={"share": "mine"}))
+    assert mine.backend_options == {"share": "mine"}  # a key the user set wins
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    assert "share" not in pool_options(cfg(backend="ray", workers=8)).backend_options  # one process: nothing to share
 
 
 def test_task_whose_verifier_cannot_run_here_stops_before_the_model_loads():

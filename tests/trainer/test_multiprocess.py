@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -102,3 +104,25 @@ def test_two_processes_resume_after_kill_9(env, tmp_path):
     steps = [r["step"] for r in metrics(run_dir)]
     assert steps == list(range(1, 9)), steps  # once per step, none lost, none twice
     assert (run_dir / "checkpoints" / "checkpoint-8").exists()
+
+
+def test_two_ray_processes_share_one_ray_instance_and_one_pool(env):
+    """verifiers.backend=ray under torchrun: the second rank joins the first's Ray (one session folder under
+    TMPDIR, not two) and both score through the job's one actor (verifiers.workers=1)."""
+    short = Path(tempfile.mkdtemp(prefix="urm", dir="/tmp"))  # Ray's sockets live under TMPDIR: 107 bytes at most
+    try:
+        run_dir = short / "run"
+        args = ["reward=oracle", "trainer.val_prompts=0", "trainer.max_steps=2", "verifiers.backend=ray",
+                "+verifiers.backend_options.num_cpus=0.5", f"run_dir={run_dir}"]
+        cmd = [a for a in torchrun(args) if a != "verifiers.backend=local"]
+        proc = subprocess.run(cmd, env={**env, "TMPDIR": str(short), "RAY_USAGE_STATS_ENABLED": "0"},
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        records = metrics(run_dir)
+        assert [r["step"] for r in records] == [1, 2]  # no validation: no step 0
+        for r in records:
+            assert r["verifier/oracle/items"] == PROMPTS * GENERATIONS and r["verifier/oracle/errors"] == 0
+        sessions = [p for p in (short / "ray").iterdir() if p.name.startswith("session_2")]
+        assert len(sessions) == 1, sessions  # one Ray instance for the two processes
+    finally:
+        shutil.rmtree(short, ignore_errors=True)

@@ -230,7 +230,8 @@ def test_socket_refuses_a_client_without_the_pool_key_and_keeps_serving_the_pool
     from verifiers.ray_channel import Channel
 
     with make_pool("countdown", backend="ray", workers=1) as pool:
-        address = ray.get(pool.actors[0].open_channel.remote(pool._authkey, pool._node))
+        address, key = ray.get(pool.actors[0].open_channel.remote(pool._authkey, pool._node))
+        assert key == pool._authkey  # the first opener's key
         with pytest.raises((AuthenticationError, EOFError, ConnectionError)):
             Channel(address, b"not the key" * 3, timeout=5)
         items, completions = countdown_batch(6)
