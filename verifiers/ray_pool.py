@@ -12,7 +12,6 @@ actor calls (``"ray"``); this module decides everything else, once for both.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import pickle
 import secrets
@@ -30,7 +29,7 @@ from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
 from verifiers.base import TaskItem, Verdict, Verifier, gc_paused
 from verifiers.pool import PoolStats
 from verifiers.ray_channel import ChannelServer, from_columns, to_columns
-from verifiers.ray_share import namespace, start_or_join
+from verifiers.ray_share import ensure_ray, namespace  # noqa: F401  (ensure_ray: re-exported)
 from verifiers.ray_transport import CONNECT_ERRORS, ActorLost, CallTransport, Lost, Reply, SocketTransport, Transport, Unreachable
 from verifiers.registry import make_verifier
 from verifiers.workers import WorkerRunner, unpicklable_reason
@@ -64,20 +63,6 @@ class RayPoolOptions(BaseModel):
         description="Driver-side deadline of a sub-batch beyond its items' worst case (each at the per-item timeout); "
         "past it the actor is deemed unresponsive, replaced, and the sub-batch retried once.",
     )
-
-
-def ensure_ray(address: str | None = None, share: str | None = None, timeout: float = 120.0) -> None:
-    """Start or join Ray unless this process is already connected (``share``: the node's instance for that job)."""
-    if ray.is_initialized():
-        return
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    quiet: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
-    if address:
-        ray.init(address=address, **quiet)
-    elif share:
-        start_or_join(share, timeout, ray.init, **quiet)
-    else:
-        ray.init(num_cpus=os.cpu_count() or 1, **quiet)
 
 
 class VerifierActor:

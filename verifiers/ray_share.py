@@ -10,6 +10,7 @@ ones the first created (``get_if_exists``) and the job holds ``workers`` actors,
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import re
 import tempfile
@@ -17,8 +18,24 @@ import time
 from pathlib import Path
 from typing import Any
 
+import ray
+
 POLL_SECONDS = 0.05
 _KEY = re.compile(r"[A-Za-z0-9_.-]{1,80}")
+
+
+def ensure_ray(address: str | None = None, share: str | None = None, timeout: float = 120.0) -> None:
+    """Start or join Ray unless this process is already connected (``share``: the node's instance for that job)."""
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    quiet: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING}
+    if address:
+        ray.init(address=address, **quiet)
+    elif share:
+        start_or_join(share, timeout, ray.init, **quiet)
+    else:
+        ray.init(num_cpus=os.cpu_count() or 1, **quiet)
 
 
 def check_key(share: str) -> str:
@@ -54,7 +71,6 @@ def start_or_join(share: str, timeout: float, init: Any, **init_kwargs: Any) -> 
         return False
     atexit.register(_remove, lock, addr)
     init(num_cpus=os.cpu_count() or 1, **init_kwargs)  # a new local instance: Ray's own token auth (~/.ray/auth_token)
-    import ray
 
     staged = addr.with_suffix(".tmp")
     fd = os.open(staged, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
