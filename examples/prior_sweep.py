@@ -148,10 +148,40 @@ def seed_table(root: Path) -> list[str]:
     return lines
 
 
+def _changes(group: Path, reward: str) -> dict[int, float]:
+    """Seed -> change in validation accuracy (pp, mean of the last 3 evaluations minus step 0) of a finished run."""
+    out = {}
+    for run in group.glob(f"{reward}-seed*"):
+        if (run / "collapse.json").is_file() and run.name.rsplit("seed", 1)[1].isdigit():
+            figs = _run_figures(_records(run))
+            out[int(run.name.rsplit("seed", 1)[1])] = 100 * (figs["last3"] - figs["val0"])
+    return out
+
+
+def paired_table(root: Path) -> list[str]:
+    """Markdown: each reward against the oracle on the same seeds (same data, same initial model): the per-seed
+    difference of their validation changes, and in how many seeds the reward ended below the oracle."""
+    lines = ["| group | reward | seeds paired | its change minus the oracle's, per seed (pp) | mean (pp) "
+             "| below the oracle in | the oracle rose in |", "|" + "---|" * 7]
+    for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
+        oracle = _changes(group, "oracle")
+        for reward in REWARDS[1:]:
+            mine = _changes(group, reward)
+            seeds = sorted(set(mine) & set(oracle))
+            if not seeds:
+                continue
+            diffs = [mine[s] - oracle[s] for s in seeds]
+            per_seed = ", ".join(f"{s}: {d:+.1f}" for s, d in zip(seeds, diffs))
+            lines.append(f"| {group.name} | {reward} | {len(seeds)} | {per_seed} | {_mean(diffs):+.1f} "
+                         f"| {sum(d < 0 for d in diffs)}/{len(seeds)} | {sum(oracle[s] > 0 for s in seeds)}/{len(seeds)} |")
+    return lines
+
+
 def report(root: Path) -> None:
     """One ``trainer.report`` per prior/size group, ``curves.png``, and a summary.md that collects their tables."""
     parts = ["# Prior-lab sweep: summary", "", f"![curves]({curves_figure(root).name})", "",
-             "## Every cell, averaged over seeds", "", *seed_table(root), ""]
+             "## Every cell, averaged over seeds", "", *seed_table(root), "",
+             "## Each reward against the oracle, seed by seed", "", *paired_table(root), ""]
     for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
         out = root / f"report-{group.name}"
         proc = subprocess.run([sys.executable, "-m", "trainer.report", str(group), "--out", str(out), "--smooth", "5"],

@@ -119,3 +119,28 @@ def test_sweep_commands_use_only_valid_override_keys(tmp_path):
             overrides = cmd[cmd.index("trainer.run") + 1 :]
             assert sum(o.startswith("trainer.learning_rate=") for o in overrides) == 1  # Hydra rejects duplicates
             check_override_keys(overrides, DEFAULT_CHOICES)
+
+
+def test_sweep_paired_table_compares_each_reward_with_the_oracle_seed_by_seed(tmp_path):
+    import importlib.util
+    import json
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "prior_sweep.py"
+    spec = importlib.util.spec_from_file_location("prior_sweep", path)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    # validation at steps 0, 10, 20, 30; change = mean of the last 3 minus step 0
+    curves = {("oracle", 0): [0.20, 0.22, 0.24, 0.26], ("oracle", 1): [0.20, 0.19, 0.19, 0.19],
+              ("token_entropy", 0): [0.20, 0.15, 0.12, 0.09], ("token_entropy", 1): [0.20, 0.21, 0.22, 0.23],
+              ("token_entropy", 2): [0.20, 0.10, 0.10, 0.10]}  # seed 2 has no oracle run: not paired
+    for (reward, seed), vals in curves.items():
+        run = tmp_path / "aligned-n128" / f"{reward}-seed{seed}"
+        run.mkdir(parents=True)
+        rows = [{"step": 10 * i, "val/accuracy": v} for i, v in enumerate(vals)]
+        (run / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        (run / "collapse.json").write_text("{}")
+    lines = sweep.paired_table(tmp_path)
+    assert len(lines) == 3
+    row = lines[2]
+    # seed 0: (0.12 - 0.20) - (0.24 - 0.20) = -12.0 pp; seed 1: (0.22 - 0.20) - (0.19 - 0.20) = +3.0 pp
+    assert "| aligned-n128 | token_entropy | 2 | 0: -12.0, 1: +3.0 | -4.5 | 1/2 | 1/2 |" == row
