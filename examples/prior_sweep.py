@@ -25,6 +25,9 @@ from rewards.metric_keys import REWARD, REWARD_ACCURACY, VAL_ACCURACY
 from trainer.demo import ORGANISM_SETTINGS
 
 REWARDS = ("oracle", "self_verify", "self_certainty", "token_entropy", "trajectory_entropy", "probability", "majority_vote")
+CONTROLS = ("noisy_oracle",)
+"""Reported when present, not run by default: ``--rewards noisy_oracle`` (the oracle at the judge's error rates)."""
+REPORTED = REWARDS + CONTROLS
 PRIORS = {  # organism presets (trainer/prior/config.py): judge trained on 1,000 own answers, on none, or misaligned
     "aligned": "tiny-countdown",
     "aligned-judge0": "tiny-countdown-judge0",
@@ -79,7 +82,7 @@ def curves_figure(root: Path) -> Path:
     groups = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report"))
     fig, axes = plt.subplots(2, len(groups), figsize=(5 * len(groups), 7), squeeze=False, sharey="row")
     for col, group in enumerate(groups):
-        for k, reward in enumerate(REWARDS):
+        for k, reward in enumerate(REPORTED):
             for run in sorted(p for p in group.glob(f"{reward}-seed*") if (p / "metrics.jsonl").is_file()):
                 records = _records(run)
                 style = {"color": f"C{k}", "alpha": 0.9}
@@ -97,8 +100,8 @@ def curves_figure(root: Path) -> Path:
     axes[1][0].set_ylabel("reward accuracy vs oracle (10-step mean)")
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=f"C{k}", label=r) for k, r in enumerate(REWARDS)]
-    fig.legend(handles=handles, loc="lower center", ncol=len(REWARDS), fontsize=9)
+    handles = [Line2D([], [], color=f"C{k}", label=r) for k, r in enumerate(REPORTED)]
+    fig.legend(handles=handles, loc="lower center", ncol=len(REPORTED), fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     out = root / "curves.png"
     fig.savefig(out, dpi=110)
@@ -131,7 +134,7 @@ def seed_table(root: Path) -> list[str]:
     lines = ["| group | reward | seeds | val acc step 0 | peak | mean of last 3 evals | change (pp) | collapsed (step) "
              "| reward accuracy first 10 -> last 10 steps | training reward first 10 -> last 10 |", "|" + "---|" * 10]
     for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
-        for reward in REWARDS:
+        for reward in REPORTED:
             runs = sorted(p for p in group.glob(f"{reward}-seed*") if (p / "collapse.json").is_file())
             if not runs:
                 continue
@@ -165,7 +168,7 @@ def paired_table(root: Path) -> list[str]:
              "| below the oracle in | the oracle rose in |", "|" + "---|" * 7]
     for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
         oracle = _changes(group, "oracle")
-        for reward in REWARDS[1:]:
+        for reward in REPORTED[1:]:
             mine = _changes(group, reward)
             seeds = sorted(set(mine) & set(oracle))
             if not seeds:

@@ -14,6 +14,7 @@ REWARDS = Registry(
     "reward",
     {
         "oracle": "rewards.verifier:OracleReward",
+        "noisy_oracle": "rewards.noisy:NoisyOracleReward",
         "verifier": "rewards.verifier:VerifierReward",
         "self_verify": "rewards.self_verify:SelfVerifyReward",
         "self_certainty": "rewards.intrinsic:SelfCertaintyReward",

@@ -67,17 +67,21 @@ class VerifierReward(Reward):
         return self._record(pool.verify_batch(items, texts))
 
     def __call__(self, prompts, completions, completion_ids=None, **columns) -> list[float | None]:
-        return [v.score for v in self.verdicts(prompts, completions, **columns)]
+        return self.scores(prompts, completions, self.verdicts(prompts, completions, **columns))
+
+    def scores(self, prompts: Sequence[Any], completions: Sequence[Any], verdicts: list[Verdict]) -> list[float | None]:
+        """The rewards for these verdicts (their scores; a subclass may transform them)."""
+        return [v.score for v in verdicts]
 
     def ascore(self, prompts, completions, completion_ids=None, **columns) -> Awaitable[list[float | None]]:
         """The scores as an awaitable: the pool (made here, on the calling thread, if it is new) and the batch are
         prepared now; the one batched pool call, with its driver-side deadline, runs in a worker thread."""
         pool, items, texts = self._batch(completions, columns)
-        return self._await_scores(pool, items, texts)
+        return self._await_scores(pool, items, texts, prompts, completions)
 
-    async def _await_scores(self, pool: VerifierPool, items: list[dict], texts: list[str]) -> list[float | None]:
+    async def _await_scores(self, pool: VerifierPool, items: list[dict], texts: list[str], prompts, completions) -> list[float | None]:
         verdicts = await asyncio.to_thread(pool.verify_batch, items, texts)
-        return [v.score for v in self._record(verdicts)]
+        return self.scores(prompts, completions, self._record(verdicts))
 
     def _batch(self, completions: Sequence[Any], columns: dict[str, Any]) -> tuple[VerifierPool, list[dict], list[str]]:
         return self.pool, rows_from_columns(len(completions), columns), [completion_text(c) for c in completions]

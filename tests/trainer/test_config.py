@@ -256,7 +256,7 @@ def _cli_and_code(task: str, reward: str, extra: dict):
     return cli.model_dump(), code.model_dump()
 
 
-REWARD_NAMES = ["combo", "majority_vote", "oracle", "probability", "self_certainty", "self_verify", "token_entropy",
+REWARD_NAMES = ["combo", "majority_vote", "noisy_oracle", "oracle", "probability", "self_certainty", "self_verify", "token_entropy",
                 "trajectory_entropy", "verifier"]
 
 

@@ -110,26 +110,31 @@ def _number(x):
         return x
 
 
-def misspelt(overrides: list[str]) -> list[tuple[str, str]]:
-    """(bad override, the name that must be suggested) for each key or group choice in ``overrides``."""
+GROUPS = ("task", "reward", "model")
+
+
+def misspelt(overrides: list[str]) -> list[tuple[tuple[str, ...], str]]:
+    """(bad command line, the name that must be suggested) for each key or group choice in ``overrides``; a
+    misspelt key keeps the line's group choices (``reward=noisy_oracle reward.tprq=...``)."""
     out = []
+    groups = tuple(ov for ov in overrides if ov.partition("=")[0] in GROUPS)
     for ov in overrides:
         key, _, value = ov.partition("=")
-        if key in ("task", "reward", "model"):
-            out.append((f"{key}={value}q", value))
+        if key in GROUPS:
+            out.append(((f"{key}={value}q",), value))
         else:
             *head, last = key.split(".")
-            out.append((".".join([*head, last + "q"]) + "=" + value, last))
+            out.append(((*groups, ".".join([*head, last + "q"]) + "=" + value), last))
     return out
 
 
 MISSPELT = sorted({m for s in OVERRIDES for m in misspelt(s)})
 
 
-@pytest.mark.parametrize("bad,valid", MISSPELT, ids=[m[0] for m in MISSPELT])
+@pytest.mark.parametrize("bad,valid", MISSPELT, ids=[" ".join(m[0]) for m in MISSPELT])
 def test_misspelt_readme_key_fails_with_the_valid_choices(bad, valid):
     with pytest.raises(ConfigError) as info:
-        preflight([bad])
+        preflight(list(bad))
     message = str(info.value)
     assert "\n" not in message
     assert re.search(r"valid (keys|choices|top-level keys)|did you mean", message), message

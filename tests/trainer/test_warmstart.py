@@ -114,7 +114,7 @@ def test_sweep_commands_use_only_valid_override_keys(tmp_path):
     sweep = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sweep)
     for prior in sweep.PRIORS:
-        for reward in sweep.REWARDS:
+        for reward in sweep.REPORTED:
             cmd = sweep.command(prior, 128, reward, 0, 10, 5, tmp_path / "run", ["trainer.learning_rate=1e-4"])
             overrides = cmd[cmd.index("trainer.run") + 1 :]
             assert sum(o.startswith("trainer.learning_rate=") for o in overrides) == 1  # Hydra rejects duplicates
