@@ -4,8 +4,10 @@
 rewards=[self_certainty,majority_vote] out=runs/eval-x``
 
 ``model`` is a checkpoint folder, an HF id, an organism preset or embedded model (``trainer.models.resolve_model``),
-or an OpenAI-compatible URL (with ``endpoint_model=NAME``); ``completions=FILE.jsonl`` scores completions already
-made instead (one object per line: the row's fields plus ``completion``). Prints mean@k, pass@k, verdict counts
+or an OpenAI-compatible URL (with ``endpoint_model=NAME``); an organism or a run's checkpoint
+(``RUN/checkpoints/checkpoint-N``) brings the task options it was trained on unless the command line sets them.
+``completions=FILE.jsonl`` scores completions already made instead (one object per line: the row's fields plus
+``completion``). Prints mean@k, pass@k, verdict counts
 and each reward's agreement with the oracle; writes ``OUT/samples.jsonl`` (one line per sample), ``OUT/summary.json``
 and ``OUT/table.md``. Rerunning with the same ``out`` skips rows already there (a torn last line is dropped).
 """
@@ -81,15 +83,36 @@ class EvalConfig(BaseModel):
 
 
 def organism_task(data: Any) -> Any:
-    """An organism preset knows only the countdown ranges it was trained on: fill ``task.*`` from its config where
-    the command line is silent (``model=tiny-countdown task=countdown`` then needs nothing more)."""
+    """Fill ``task.*`` where the command line is silent, from what the model was trained on: an organism preset's
+    countdown ranges (``model=tiny-countdown task=countdown`` then needs nothing more), or, for a checkpoint inside
+    a run directory (``RUN/checkpoints/checkpoint-N``), the run's own ``config.yaml`` task of the same name."""
     task = data.get("task") if isinstance(data, dict) else None
-    if isinstance(task, dict) and task.get("name") == "countdown":
+    if not isinstance(task, dict) or not isinstance(data.get("model"), str):
+        return data
+    if task.get("name") == "countdown":
         from trainer.prior.config import PRESETS, preset
 
-        if data.get("model") in PRESETS:
+        if data["model"] in PRESETS:
             return {**data, "task": {**preset(data["model"]).task_options(), **task}}
+    trained = run_task(data["model"])
+    if trained and trained.get("name") == task.get("name"):
+        return {**data, "task": {**trained, **task}}
     return data
+
+
+def run_task(model: str) -> dict[str, Any] | None:
+    """The ``task`` node of the run whose checkpoint ``model`` is (``RUN/checkpoints/checkpoint-N``), else None."""
+    path = Path(model)
+    config = path.parent.parent / "config.yaml"
+    if path.parent.name != "checkpoints" or not path.name.startswith("checkpoint-") or not config.is_file():
+        return None
+    import yaml
+
+    try:
+        task = (yaml.safe_load(config.read_text()) or {}).get("task")
+    except (yaml.YAMLError, UnicodeDecodeError, AttributeError):
+        return None
+    return {k: v for k, v in task.items() if v is not None} if isinstance(task, dict) else None
 
 
 def parse_config(argv: list[str], model: type[BaseModel] = EvalConfig) -> Any:

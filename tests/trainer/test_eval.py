@@ -56,6 +56,19 @@ def test_an_organism_preset_brings_its_own_countdown_ranges_and_the_command_line
     assert parse_config(["model=some/folder", "task=countdown"]).task == {"name": "countdown"}  # not an organism
 
 
+def test_a_run_checkpoint_brings_the_run_task_and_the_command_line_wins(tmp_path):
+    run = tmp_path / "run"
+    ckpt = run / "checkpoints" / "checkpoint-120"
+    ckpt.mkdir(parents=True)
+    (run / "config.yaml").write_text("task:\n  name: countdown\n  max_number: 20\n  max_target: 50\n  path: null\n"
+                                     "  prompt_style: compact\nreward:\n  name: oracle\n")
+    task = parse_config([f"model={ckpt}", "task=countdown", "task.max_target=30"]).task
+    assert task == {"name": "countdown", "max_number": 20, "max_target": 30, "prompt_style": "compact"}
+    assert parse_config([f"model={ckpt}", "task=math"]).task == {"name": "math"}  # another task: nothing borrowed
+    (run / "config.yaml").write_text("task: [unclosed\n")
+    assert parse_config([f"model={ckpt}", "task=countdown"]).task == {"name": "countdown"}  # unreadable: nothing
+
+
 def completions_file(path: Path) -> tuple[Path, list[dict]]:
     """3 rows: gold+gold, gold+wrong, wrong+no answer (also one hostile 200 KB completion)."""
     rows = make_task("countdown", {"prompt_style": "compact"}).rows("validation")[:3]
