@@ -4,6 +4,7 @@
     python examples/prior_sweep.py --priors aligned --seeds 0 --sizes 128 --max-steps 60   # a subset
     python examples/prior_sweep.py --dry-run            # print the commands only
     python examples/prior_sweep.py --report-only        # redo plots and tables from existing runs
+    python examples/prior_sweep.py --report-only --greedy 512   # add greedy accuracy, first and last step
 
 Each run is ``python -m trainer.run model=tiny-countdown[-misaligned] reward=R seed=S task.train_size=N ...`` into
 ``<root>/<prior>-n<N>/<reward>-seed<S>`` (the ``<method>-seed<N>`` layout that ``python -m trainer.report`` reads).
@@ -72,6 +73,46 @@ def finished(out: Path, max_steps: int) -> bool:
     return bool(records) and records[-1]["step"] >= max_steps
 
 
+def final_checkpoint(run: Path) -> Path | None:
+    """The run's last checkpoint folder (``checkpoints/checkpoint-N`` with the largest N), if any."""
+    found = [p for p in (run / "checkpoints").glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
+
+
+def greedy_eval(model: str, out: Path, prompts: int) -> float | None:
+    """Greedy accuracy of ``model`` on the first ``prompts`` validation rows (``trainer.eval``; resumes into ``out``)."""
+    summary = out / "summary.json"
+    if not summary.is_file():
+        cmd = [sys.executable, "-m", "trainer.eval", f"model={model}", "task=countdown", "samples=1", "temperature=0",
+               f"prompts={prompts}", f"task.val_size={prompts}", f"max_tokens={SETTINGS['trainer.max_completion_length']}",
+               "batch=64", f"out={out}"]
+        log = out.parent / f"{out.name}.log"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("w") as fh:
+            if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT).returncode != 0:
+                print(f"prior_sweep: greedy evaluation of {model} failed (see {log})", flush=True)
+                return None
+    return json.loads(summary.read_text())["mean@1"]
+
+
+def greedy_all(root: Path, jobs: list[tuple], prompts: int) -> None:
+    """Greedy accuracy at the first and the last step: each prior's initial model once per group, and every
+    finished run's final checkpoint (``<run>/greedy``)."""
+    for prior, size, reward, seed in jobs:
+        group = root / f"{prior}-n{size}"
+        if group.is_dir():
+            greedy_eval(PRIORS[prior], group / "greedy-initial", prompts)
+        run = run_dir(root, prior, size, reward, seed)
+        ckpt = final_checkpoint(run)
+        if (run / "collapse.json").is_file() and ckpt is not None:
+            greedy_eval(str(ckpt), run / "greedy", prompts)
+
+
+def _greedy(path: Path) -> float | None:
+    summary = path / "summary.json"
+    return json.loads(summary.read_text())["mean@1"] if summary.is_file() else None
+
+
 def curves_figure(root: Path) -> Path:
     """``curves.png``: validation accuracy and reward accuracy against step, per reward, one column per prior/size group."""
     import matplotlib
@@ -132,7 +173,8 @@ def _run_figures(records: list[dict]) -> dict[str, float]:
 def seed_table(root: Path) -> list[str]:
     """Markdown: one row per prior/size group and reward, each figure as the mean over seeds (with the range)."""
     lines = ["| group | reward | seeds | val acc step 0 | peak | mean of last 3 evals | change (pp) | collapsed (step) "
-             "| reward accuracy first 10 -> last 10 steps | training reward first 10 -> last 10 |", "|" + "---|" * 10]
+             "| reward accuracy first 10 -> last 10 steps | training reward first 10 -> last 10 | greedy first -> last |",
+             "|" + "---|" * 11]
     for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
         for reward in REPORTED:
             runs = sorted(p for p in group.glob(f"{reward}-seed*") if (p / "collapse.json").is_file())
@@ -147,7 +189,8 @@ def seed_table(root: Path) -> list[str]:
                 f"| {group.name} | {reward} | {len(runs)} | {m['val0']:.3f} | {m['peak']:.3f} | {m['last3']:.3f} "
                 f"| {_mean(change):+.1f} [{min(change):+.1f}, {max(change):+.1f}] "
                 f"| {len(fired)}/{len(runs)}{f' ({sorted(fired)})' if fired else ''} "
-                f"| {m['acc_first']:.2f} -> {m['acc_last']:.2f} | {m['reward_first']:.2f} -> {m['reward_last']:.2f} |")
+                f"| {m['acc_first']:.2f} -> {m['acc_last']:.2f} | {m['reward_first']:.2f} -> {m['reward_last']:.2f} "
+                f"| {_greedy_cell(group, runs)} |")
     return lines
 
 
@@ -159,6 +202,14 @@ def _changes(group: Path, reward: str) -> dict[int, float]:
             figs = _run_figures(_records(run))
             out[int(run.name.rsplit("seed", 1)[1])] = 100 * (figs["last3"] - figs["val0"])
     return out
+
+
+def _greedy_cell(group: Path, runs: list[Path]) -> str:
+    """Greedy accuracy of the initial model -> each run's final checkpoint (per seed), or '-' when not measured."""
+    first, last = _greedy(group / "greedy-initial"), [_greedy(run / "greedy") for run in runs]
+    if first is None or all(v is None for v in last):
+        return "-"
+    return f"{first:.3f} -> " + " / ".join("-" if v is None else f"{v:.3f}" for v in last)
 
 
 def paired_table(root: Path) -> list[str]:
@@ -237,6 +288,8 @@ def main() -> None:
     ap.add_argument("--dry-run", action="store_true")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--no-report", action="store_true", help="skip trainer.report at the end")
+    ap.add_argument("--greedy", type=int, default=0, metavar="N",
+                    help="greedy accuracy on N validation prompts of each initial model and final checkpoint (0: off)")
     ap.add_argument("extra", nargs="*", help="more trainer.run overrides for every run, e.g. trainer.learning_rate=1e-3")
     args = ap.parse_args()
     root = Path(args.root)
@@ -245,6 +298,8 @@ def main() -> None:
             for n in args.sizes.split(",") for r in args.rewards.split(",")]
     if not args.report_only:
         run_all(root, jobs, args)
+    if args.greedy and not args.dry_run:
+        greedy_all(root, jobs, args.greedy)
     if not args.dry_run and not args.no_report:
         report(root)
 

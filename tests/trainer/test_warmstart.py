@@ -144,3 +144,25 @@ def test_sweep_paired_table_compares_each_reward_with_the_oracle_seed_by_seed(tm
     row = lines[2]
     # seed 0: (0.12 - 0.20) - (0.24 - 0.20) = -12.0 pp; seed 1: (0.22 - 0.20) - (0.19 - 0.20) = +3.0 pp
     assert "| aligned-n128 | token_entropy | 2 | 0: -12.0, 1: +3.0 | -4.5 | 1/2 | 1/2 |" == row
+
+
+def test_sweep_greedy_cells_read_the_initial_model_and_each_final_checkpoint(tmp_path):
+    import importlib.util
+    import json
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "prior_sweep.py"
+    spec = importlib.util.spec_from_file_location("prior_sweep", path)
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    group = tmp_path / "aligned-n128"
+    runs = [group / "oracle-seed0", group / "oracle-seed1"]
+    for run in runs:
+        for step in (9, 120, 40):
+            (run / "checkpoints" / f"checkpoint-{step}").mkdir(parents=True)
+    assert sweep.final_checkpoint(runs[0]).name == "checkpoint-120"  # by number, not by name
+    assert sweep.final_checkpoint(group / "nothing") is None
+    assert sweep._greedy_cell(group, runs) == "-"  # nothing measured yet
+    for where, value in ((group / "greedy-initial", 0.25), (runs[0] / "greedy", 0.3125)):
+        where.mkdir(parents=True)
+        (where / "summary.json").write_text(json.dumps({"mean@1": value}))
+    assert sweep._greedy_cell(group, runs) == "0.250 -> 0.312 / -"
