@@ -141,8 +141,9 @@ def curves_figure(root: Path) -> Path:
     axes[1][0].set_ylabel("reward accuracy vs oracle (10-step mean)")
     from matplotlib.lines import Line2D
 
-    handles = [Line2D([], [], color=f"C{k}", label=r) for k, r in enumerate(REPORTED)]
-    fig.legend(handles=handles, loc="lower center", ncol=len(REPORTED), fontsize=9)
+    present = {r for group in groups for r in REPORTED if any(group.glob(f"{r}-seed*/metrics.jsonl"))}
+    handles = [Line2D([], [], color=f"C{k}", label=r) for k, r in enumerate(REPORTED) if r in present]
+    fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4) or 1, fontsize=9)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     out = root / "curves.png"
     fig.savefig(out, dpi=110)
