@@ -126,6 +126,7 @@ class BwrapSandbox(Sandbox):
             block_r, block_w = os.pipe()
             group = cgroup.RunCgroup(self.cgroups, limits) if self.cgroups else None
             cmd = self.command(argv, limits, list(zip(contents, fds)), dict(env or {}), status_w, block_r)
+            cmd = group.born_inside(cmd) if group is not None else cmd
             proc = subprocess.Popen(cmd, stdin=io, stdout=io, stderr=subprocess.PIPE,
                                     pass_fds=[*fds, status_w, block_r], start_new_session=True,
                                     env={})  # bwrap's own init (pid 1 inside) must not carry the host env

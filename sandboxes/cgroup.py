@@ -103,6 +103,10 @@ def layout() -> dict[str, Path] | None:
     return None
 
 
+HOST_PROCESSES = 2
+"""bwrap and its PID-namespace init, which live in the run's cgroup beside the program (``born_inside``)."""
+
+
 class RunCgroup:
     """The cgroup(s) of one run: created with limits set, joined by the sandbox's first process, then removed."""
 
@@ -120,17 +124,26 @@ class RunCgroup:
 
     def _set_limits(self, limits: Limits) -> None:
         mem = str(limits.memory_mb * _MB)
+        pids = str(limits.processes + HOST_PROCESSES)
         if self.v2:
             d = self.dirs["v2"]
-            _write(d / "pids.max", str(limits.processes))
+            _write(d / "pids.max", pids)
             _write(d / "memory.max", mem)
             with contextlib.suppress(OSError):
                 _write(d / "memory.swap.max", "0")
         else:
-            _write(self.dirs["pids"] / "pids.max", str(limits.processes))
+            _write(self.dirs["pids"] / "pids.max", pids)
             _write(self.dirs["memory"] / "memory.limit_in_bytes", mem)
             with contextlib.suppress(OSError):  # absent when swap accounting is off
                 _write(self.dirs["memory"] / "memory.memsw.limit_in_bytes", mem)
+
+    def born_inside(self, argv: list[str]) -> list[str]:
+        """``argv`` behind a shell that first moves itself into every controller's cgroup and then execs it, so
+        the sandbox's own processes (bwrap and its init) are inside from birth: if the owner is killed before
+        it could confine the run, the next start's reaping still finds and kills them."""
+        procs = [str(d / "cgroup.procs") for d in self.dirs.values()]
+        join = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
+        return ["/bin/sh", "-c", join, "sh", str(len(procs)), *procs, *argv]
 
     def add(self, pid: int) -> None:
         """Move ``pid`` into every controller's cgroup; its future children are born inside."""
