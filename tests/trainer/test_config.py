@@ -102,7 +102,7 @@ def test_cli_bad_model_or_dataset_is_a_clear_error(tmp_path, args, match):
     "override,match",
     [
         ({"reward": {"name": "oracle", "shadow": ["majority_vote", "nonexistent"]}},
-         r"^reward.shadow: unknown reward 'nonexistent'; valid choices: combo, majority_vote, oracle"),
+         r"^reward.shadow: unknown reward 'nonexistent'; valid choices: combo, majority_vote, noisy_oracle, oracle"),
         ({"reward": {"name": "combo", "parts": ["oracle", "vibes"]}}, r"reward.*vibes.*valid choices: .*self_verify"),
         ({"trainer": {"gradient_accumulation_steps": 3}},
          r"^trainer.gradient_accumulation_steps: 3 does not divide the 8 completions .*valid choices: 1, 2, 4, 8$"),
