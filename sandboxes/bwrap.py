@@ -3,8 +3,8 @@
 Each run gets fresh namespaces (no network, own PID/IPC/UTS/cgroup/user namespace, uid 65534), a read-only
 root holding only read-only binds of the system libraries and the real interpreter's prefix, a private tmpfs
 work directory and /tmp, a cleared environment, a new session, and ``--die-with-parent``. bwrap stops before
-exec (``--block-fd``) so the host can set the rlimits and the run's cgroup on the sandbox's first process;
-everything the program starts inherits them. The wall limit kills bwrap, whose death tears down the PID
+exec (``--block-fd``) so the host can set the rlimits on the sandbox's first process; bwrap itself starts inside
+the run's cgroup (``RunCgroup.born_inside``); everything the program starts inherits both. The wall limit kills bwrap, whose death tears down the PID
 namespace and with it every process inside.
 """
 
@@ -152,7 +152,8 @@ class BwrapSandbox(Sandbox):
                 group.remove()
 
     def _release(self, proc: subprocess.Popen, status, limits: Limits, group, block_w: int) -> None:
-        """Wait for bwrap to set up, apply rlimits and the cgroup to the sandbox's first process, then let it run."""
+        """Wait for bwrap to set up, apply rlimits to the sandbox's first process (already in the run's cgroup),
+        then let it run."""
         line = status.readline()  # bwrap writes its child's pid once the namespaces exist
         try:
             child = int(json.loads(line)["child-pid"])
@@ -164,8 +165,6 @@ class BwrapSandbox(Sandbox):
         try:
             for kind, value in rlimits(limits, memory=group is None).items():
                 resource.prlimit(child, kind, value)
-            if group is not None:
-                group.add(child)
         except OSError as exc:
             kill_group(proc.pid)  # before block_w closes: EOF would let the command run unconfined
             raise SandboxError(f"could not confine the sandbox: {exc}") from exc

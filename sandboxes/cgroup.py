@@ -108,7 +108,7 @@ HOST_PROCESSES = 2
 
 
 class RunCgroup:
-    """The cgroup(s) of one run: created with limits set, joined by the sandbox's first process, then removed."""
+    """The cgroup(s) of one run: created with limits set, joined by the sandbox from birth, then removed."""
 
     def __init__(self, parents: dict[str, Path], limits: Limits):
         name = run_name()
@@ -144,11 +144,6 @@ class RunCgroup:
         procs = [str(d / "cgroup.procs") for d in self.dirs.values()]
         join = 'n=$1; shift; while [ "$n" -gt 0 ]; do echo $$ > "$1" || exit 125; shift; n=$((n-1)); done; exec "$@"'
         return ["/bin/sh", "-c", join, "sh", str(len(procs)), *procs, *argv]
-
-    def add(self, pid: int) -> None:
-        """Move ``pid`` into every controller's cgroup; its future children are born inside."""
-        for d in self.dirs.values():
-            _write(d / "cgroup.procs", str(pid))
 
     def cpu_seconds(self) -> float | None:
         with contextlib.suppress(OSError, ValueError):
