@@ -79,10 +79,10 @@ def final_checkpoint(run: Path) -> Path | None:
     return max(found, key=lambda p: int(p.name.split("-")[-1]), default=None)
 
 
-def greedy_eval(model: str, out: Path, prompts: int) -> float | None:
-    """Greedy accuracy of ``model`` on the first ``prompts`` validation rows (``trainer.eval``; resumes into ``out``)."""
-    summary = out / "summary.json"
-    if not summary.is_file():
+def greedy_eval(model: str, out: Path, prompts: int) -> None:
+    """Greedy accuracy of ``model`` on the first ``prompts`` validation rows into ``out`` (``trainer.eval``; kept
+    when ``out`` already holds it)."""
+    if _greedy(out) is None:
         cmd = [sys.executable, "-m", "trainer.eval", f"model={model}", "task=countdown", "samples=1", "temperature=0",
                f"prompts={prompts}", f"task.val_size={prompts}", f"max_tokens={SETTINGS['trainer.max_completion_length']}",
                "batch=64", f"out={out}"]
@@ -91,8 +91,6 @@ def greedy_eval(model: str, out: Path, prompts: int) -> float | None:
         with log.open("w") as fh:
             if subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT).returncode != 0:
                 print(f"prior_sweep: greedy evaluation of {model} failed (see {log})", flush=True)
-                return None
-    return json.loads(summary.read_text())["mean@1"]
 
 
 def greedy_all(root: Path, jobs: list[tuple], prompts: int) -> None:
@@ -109,6 +107,7 @@ def greedy_all(root: Path, jobs: list[tuple], prompts: int) -> None:
 
 
 def _greedy(path: Path) -> float | None:
+    """The greedy accuracy ``trainer.eval`` left in ``path``, or None when it has not run there."""
     summary = path / "summary.json"
     return json.loads(summary.read_text())["mean@1"] if summary.is_file() else None
 
@@ -184,7 +183,7 @@ def seed_table(root: Path) -> list[str]:
             figs = [_run_figures(_records(run)) for run in runs]
             collapses = [json.loads((run / "collapse.json").read_text()).get("collapse_step") for run in runs]
             m = {k: _mean([f[k] for f in figs]) for k in figs[0]}
-            change = [100 * (f["last3"] - f["val0"]) for f in figs]
+            change = [_change(f) for f in figs]
             fired = [c for c in collapses if c is not None]
             lines.append(
                 f"| {group.name} | {reward} | {len(runs)} | {m['val0']:.3f} | {m['peak']:.3f} | {m['last3']:.3f} "
@@ -195,13 +194,18 @@ def seed_table(root: Path) -> list[str]:
     return lines
 
 
+def _change(figs: dict[str, float]) -> float:
+    """A run's change in validation accuracy, in pp: the mean of its last 3 evaluations minus step 0."""
+    return 100 * (figs["last3"] - figs["val0"])
+
+
 def _changes(group: Path, reward: str) -> dict[int, float]:
-    """Seed -> change in validation accuracy (pp, mean of the last 3 evaluations minus step 0) of a finished run."""
+    """Seed -> ``_change`` of each finished run of ``reward`` in the group."""
     out = {}
     for run in group.glob(f"{reward}-seed*"):
-        if (run / "collapse.json").is_file() and run.name.rsplit("seed", 1)[1].isdigit():
-            figs = _run_figures(_records(run))
-            out[int(run.name.rsplit("seed", 1)[1])] = 100 * (figs["last3"] - figs["val0"])
+        seed = run.name.rsplit("seed", 1)[1]
+        if (run / "collapse.json").is_file() and seed.isdigit():
+            out[int(seed)] = _change(_run_figures(_records(run)))
     return out
 
 

@@ -103,16 +103,22 @@ def test_two_grpo_steps_through_our_trainer(organism, tmp_path):
     assert all("shadow/self_certainty/mean" in r for r in steps)
 
 
-def test_sweep_commands_use_only_valid_override_keys(tmp_path):
+def prior_sweep():
+    """``examples/prior_sweep.py`` as a module (it is a script, not part of a package)."""
     import importlib.util
-
-    from trainer.config import check_override_keys
-    from trainer.run import DEFAULT_CHOICES
 
     path = Path(__file__).resolve().parents[2] / "examples" / "prior_sweep.py"
     spec = importlib.util.spec_from_file_location("prior_sweep", path)
     sweep = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(sweep)
+    return sweep
+
+
+def test_sweep_commands_use_only_valid_override_keys(tmp_path):
+    from trainer.config import check_override_keys
+    from trainer.run import DEFAULT_CHOICES
+
+    sweep = prior_sweep()
     for prior in sweep.PRIORS:
         for reward in sweep.REPORTED:
             cmd = sweep.command(prior, 128, reward, 0, 10, 5, tmp_path / "run", ["trainer.learning_rate=1e-4"])
@@ -122,13 +128,9 @@ def test_sweep_commands_use_only_valid_override_keys(tmp_path):
 
 
 def test_sweep_paired_table_compares_each_reward_with_the_oracle_seed_by_seed(tmp_path):
-    import importlib.util
     import json
 
-    path = Path(__file__).resolve().parents[2] / "examples" / "prior_sweep.py"
-    spec = importlib.util.spec_from_file_location("prior_sweep", path)
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+    sweep = prior_sweep()
     # validation at steps 0, 10, 20, 30; change = mean of the last 3 minus step 0
     curves = {("oracle", 0): [0.20, 0.22, 0.24, 0.26], ("oracle", 1): [0.20, 0.19, 0.19, 0.19],
               ("token_entropy", 0): [0.20, 0.15, 0.12, 0.09], ("token_entropy", 1): [0.20, 0.21, 0.22, 0.23],
@@ -147,13 +149,9 @@ def test_sweep_paired_table_compares_each_reward_with_the_oracle_seed_by_seed(tm
 
 
 def test_sweep_greedy_cells_read_the_initial_model_and_each_final_checkpoint(tmp_path):
-    import importlib.util
     import json
 
-    path = Path(__file__).resolve().parents[2] / "examples" / "prior_sweep.py"
-    spec = importlib.util.spec_from_file_location("prior_sweep", path)
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+    sweep = prior_sweep()
     group = tmp_path / "aligned-n128"
     runs = [group / "oracle-seed0", group / "oracle-seed1"]
     for run in runs:
