@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from rewards.metric_keys import REWARD, REWARD_ACCURACY, VAL_ACCURACY
+from trainer.collapse import CollapseConfig, peak_then_drop
 from trainer.demo import ORGANISM_SETTINGS
 
 REWARDS = ("oracle", "self_verify", "self_certainty", "token_entropy", "trajectory_entropy", "probability", "majority_vote")
@@ -161,6 +162,7 @@ def _run_figures(records: list[dict]) -> dict[str, float]:
     col = lambda rows, key: [r[key] for r in rows if r.get(key) is not None]  # noqa: E731
     return {
         "val0": val[0][1] if val else float("nan"),
+        "drop": peak_then_drop([v for _, v in val], [t for t, _ in val], CollapseConfig().val_margin)["drop_step"],
         "peak": max(v for _, v in val) if val else float("nan"),
         "last3": _mean([v for _, v in val[-3:]]),
         "acc_first": _mean(col(steps[:10], REWARD_ACCURACY)),
@@ -172,9 +174,9 @@ def _run_figures(records: list[dict]) -> dict[str, float]:
 
 def seed_table(root: Path) -> list[str]:
     """Markdown: one row per prior/size group and reward, each figure as the mean over seeds (with the range)."""
-    lines = ["| group | reward | seeds | val acc step 0 | peak | mean of last 3 evals | change (pp) | collapsed (step) "
-             "| reward accuracy first 10 -> last 10 steps | training reward first 10 -> last 10 | greedy first -> last |",
-             "|" + "---|" * 11]
+    lines = ["| group | reward | seeds | val acc step 0 | peak | mean of last 3 evals | change (pp) | val drop (step) "
+             "| collapsed (step) | reward accuracy first 10 -> last 10 steps | training reward first 10 -> last 10 | greedy first -> last |",
+             "|" + "---|" * 12]
     for group in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("report")):
         for reward in REPORTED:
             runs = sorted(p for p in group.glob(f"{reward}-seed*") if (p / "collapse.json").is_file())
@@ -182,12 +184,14 @@ def seed_table(root: Path) -> list[str]:
                 continue
             figs = [_run_figures(_records(run)) for run in runs]
             collapses = [json.loads((run / "collapse.json").read_text()).get("collapse_step") for run in runs]
-            m = {k: _mean([f[k] for f in figs]) for k in figs[0]}
+            m = {k: _mean([f[k] for f in figs]) for k in figs[0] if k != "drop"}
+            drops = sorted(f["drop"] for f in figs if f["drop"] is not None)
             change = [_change(f) for f in figs]
             fired = [c for c in collapses if c is not None]
             lines.append(
                 f"| {group.name} | {reward} | {len(runs)} | {m['val0']:.3f} | {m['peak']:.3f} | {m['last3']:.3f} "
                 f"| {_mean(change):+.1f} [{min(change):+.1f}, {max(change):+.1f}] "
+                f"| {len(drops)}/{len(runs)}{f' ({drops})' if drops else ''} "
                 f"| {len(fired)}/{len(runs)}{f' ({sorted(fired)})' if fired else ''} "
                 f"| {m['acc_first']:.2f} -> {m['acc_last']:.2f} | {m['reward_first']:.2f} -> {m['reward_last']:.2f} "
                 f"| {_greedy_cell(group, runs)} |")

@@ -129,6 +129,29 @@ def test_the_collapse_step_is_read_from_collapse_json_or_recomputed_when_absent(
     assert "| 7 |" in md
 
 
+def test_the_validation_drop_step_stands_beside_a_collapse_step_that_never_fired(tmp_path):
+    """A run whose validation falls far below its peak while reward accuracy stays high (as token_entropy did on
+    the v6 organism) shows the drop step, not only 'none' for collapse; a run that never falls 5 pp shows none."""
+    write_run(tmp_path / "token_entropy-seed0", "token_entropy", 0,
+              val_lines({0: 0.30, 10: 0.32, 20: 0.29, 30: 0.24, 40: 0.20}, reward_accuracy=0.5))
+    write_run(tmp_path / "oracle-seed0", "oracle", 0,
+              val_lines({0: 0.30, 10: 0.31, 20: 0.33, 30: 0.30, 40: 0.32}, reward_accuracy=1.0))
+    summaries, _ = summarize(load_runs([tmp_path])[0])
+    by = {s.run.method: s for s in summaries}
+    assert by["token_entropy"].drop_step == 30 and by["token_entropy"].collapsed is False
+    assert by["oracle"].drop_step is None
+    table = build_report([tmp_path], tmp_path / "out").tables_md["countdown"]
+    header = [c.strip() for c in table.splitlines()[0].strip("|").split("|")]
+    rows = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")] for line in table.splitlines()[2:]}
+    drop, collapse = header.index("Val drop step"), header.index("Collapse step")
+    te = next(cells for label, cells in rows.items() if label.startswith("token_entropy") and "mean" not in label)
+    assert (te[drop], te[collapse]) == ("30", "none")
+    orc = next(cells for label, cells in rows.items() if label.startswith("oracle") and "mean" not in label)
+    assert orc[drop] == "none"
+    agg = next(cells for label, cells in rows.items() if "token_entropy (mean" in label)
+    assert agg[drop] == "**1/1 runs, mean 30**"
+
+
 # --- robustness ------------------------------------------------------------------------------------------------
 
 

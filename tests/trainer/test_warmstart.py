@@ -133,7 +133,7 @@ def test_sweep_paired_table_compares_each_reward_with_the_oracle_seed_by_seed(tm
     sweep = prior_sweep()
     # validation at steps 0, 10, 20, 30; change = mean of the last 3 minus step 0
     curves = {("oracle", 0): [0.20, 0.22, 0.24, 0.26], ("oracle", 1): [0.20, 0.19, 0.19, 0.19],
-              ("token_entropy", 0): [0.20, 0.15, 0.12, 0.09], ("token_entropy", 1): [0.20, 0.21, 0.22, 0.23],
+              ("token_entropy", 0): [0.20, 0.16, 0.11, 0.09], ("token_entropy", 1): [0.20, 0.21, 0.22, 0.23],
               ("token_entropy", 2): [0.20, 0.10, 0.10, 0.10]}  # seed 2 has no oracle run: not paired
     for (reward, seed), vals in curves.items():
         run = tmp_path / "aligned-n128" / f"{reward}-seed{seed}"
@@ -146,6 +146,15 @@ def test_sweep_paired_table_compares_each_reward_with_the_oracle_seed_by_seed(tm
     row = lines[2]
     # seed 0: (0.12 - 0.20) - (0.24 - 0.20) = -12.0 pp; seed 1: (0.22 - 0.20) - (0.19 - 0.20) = +3.0 pp
     assert "| aligned-n128 | token_entropy | 2 | 0: -12.0, 1: +3.0 | -4.5 | 1/2 | 1/2 |" == row
+    # the seed table: token_entropy seeds 0 and 2 fall more than 5 pp below their peak (step 0) at steps 20 and
+    # 10; seed 1 and the oracle never do; no collapse step fired in any run
+    table = {tuple(c.strip() for c in line.strip("|").split("|")[:2]): [c.strip() for c in line.strip("|").split("|")]
+             for line in sweep.seed_table(tmp_path)[2:]}
+    header = [c.strip() for c in sweep.seed_table(tmp_path)[0].strip("|").split("|")]
+    drop, fired = header.index("val drop (step)"), header.index("collapsed (step)")
+    assert table[("aligned-n128", "token_entropy")][drop] == "2/3 ([10, 20])"
+    assert table[("aligned-n128", "oracle")][drop] == "0/2"
+    assert table[("aligned-n128", "token_entropy")][fired] == "0/3"
 
 
 def test_sweep_greedy_cells_read_the_initial_model_and_each_final_checkpoint(tmp_path):

@@ -7,6 +7,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from trainer.collapse import CollapseConfig
 from trainer.report.summary import COLUMNS
 
 NOTES = (
@@ -14,6 +15,9 @@ NOTES = (
     "Initial = the model before training (step 0). Gain = peak − initial, in percentage points. "
     "Share of oracle gain = gain ÷ mean gain of the oracle runs of the same task. "
     "Steps to peak = steps from the first validation to the peak. "
+    "Val drop step = the first step after the peak where validation accuracy is more than "
+    f"{100 * CollapseConfig().val_margin:g} pp below it "
+    "('none' = it never fell that far): it can fire long before reward accuracy collapses. "
     "Collapse step = the Model Collapse Step from collapse.json (reward accuracy's trailing mean below the "
     "threshold; 'recomputed' when the run had no collapse.json); 'none' = not collapsed. "
     "Aggregated rows give mean ± sample std over seeds."

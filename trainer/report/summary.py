@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rewards.metric_keys import VAL_ACCURACY
-from trainer.collapse import peak_then_drop
+from trainer.collapse import CollapseConfig, peak_then_drop
 from trainer.report.load import Run
 
 ORACLE = "oracle"
@@ -19,7 +19,7 @@ METHOD_ORDER = ("oracle", "verifier", "self_verify", "majority_vote", "self_cert
                 "trajectory_entropy", "probability")
 """Known reward methods in report order; others follow alphabetically."""
 COLUMNS = ("Run", "Last step", "Initial val %", "Peak val % (step)", "Final val %", "Gain (pp)",
-           "Share of oracle gain", "Steps to peak", "Collapse step")
+           "Share of oracle gain", "Steps to peak", "Val drop step", "Collapse step")
 
 
 @dataclass
@@ -35,6 +35,7 @@ class RunSummary:
     gain: float | None = None
     share: float | None = None
     steps_to_peak: int | None = None
+    drop_step: int | None = None
     collapse_step: int | None = None
     collapsed: bool | None = None
 
@@ -54,8 +55,8 @@ def summarize_run(run: Run) -> RunSummary:
         if run.records:
             run.warnings.append(f"{run.path}: no '{VAL_ACCURACY}' (oracle validation) in metrics; no accuracy numbers")
         return s
-    pk = peak_then_drop(values, steps)
-    s.peak, s.peak_step = pk["peak_value"], pk["peak_step"]
+    pk = peak_then_drop(values, steps, CollapseConfig().val_margin)
+    s.peak, s.peak_step, s.drop_step = pk["peak_value"], pk["peak_step"], pk["drop_step"]
     s.final = values[-1]
     s.steps_to_peak = s.peak_step - steps[0]
     if steps[0] == 0:
@@ -110,6 +111,12 @@ def _int(x: int | None) -> str:
     return "—" if x is None else str(x)
 
 
+def _drop_cell(s: RunSummary) -> str:
+    if s.peak is None:
+        return "—"
+    return "none" if s.drop_step is None else str(s.drop_step)
+
+
 def _collapse_cell(s: RunSummary) -> str:
     if s.collapsed is None:
         return "—"
@@ -123,7 +130,7 @@ def run_row(s: RunSummary) -> list[str]:
     gain = "—" if s.gain is None else f"{100 * s.gain:+.1f}"
     share = "—" if s.share is None else f"{100 * s.share:.0f}%"
     return [s.run.label, _int(s.last_step), _pct(s.initial), peak, _pct(s.final), gain, share,
-            _int(s.steps_to_peak), _collapse_cell(s)]
+            _int(s.steps_to_peak), _drop_cell(s), _collapse_cell(s)]
 
 
 def _mean_std(values: Sequence[float | None], scale: float = 1.0, fmt: str = ".1f", sign: str = "", unit: str = "") -> str:
@@ -144,10 +151,14 @@ def method_row(method: str, group: Sequence[RunSummary]) -> list[str]:
     peak = _mean_std([s.peak for s in group], 100)
     if peak != "—":
         peak += f" ({_mean_std([s.peak_step for s in group], fmt='.0f')})"
+    dropped = [s for s in group if s.drop_step is not None]
+    drop = "—" if all(s.peak is None for s in group) else f"{len(dropped)}/{sum(s.peak is not None for s in group)} runs"
+    if dropped:
+        drop += f", mean {_mean_std([s.drop_step for s in dropped], fmt='.0f')}"
     return [f"{method} (mean ± std, n={len(group)})", _mean_std([s.last_step for s in group], fmt=".0f"),
             _mean_std([s.initial for s in group], 100), peak, _mean_std([s.final for s in group], 100),
             _mean_std([s.gain for s in group], 100, sign="+"), _mean_std([s.share for s in group], 100, ".0f", unit="%"),
-            _mean_std([s.steps_to_peak for s in group], fmt=".0f"), collapse]
+            _mean_std([s.steps_to_peak for s in group], fmt=".0f"), drop, collapse]
 
 
 def table_rows(summaries: Sequence[RunSummary]) -> list[tuple[bool, list[str]]]:
