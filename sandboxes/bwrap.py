@@ -4,8 +4,9 @@ Each run gets fresh namespaces (no network, own PID/IPC/UTS/cgroup/user namespac
 root holding only read-only binds of the system libraries and the real interpreter's prefix, a private tmpfs
 work directory and /tmp, a cleared environment, a new session, and ``--die-with-parent``. bwrap stops before
 exec (``--block-fd``) so the host can set the rlimits on the sandbox's first process; bwrap itself starts inside
-the run's cgroup (``RunCgroup.born_inside``); everything the program starts inherits both. The wall limit kills bwrap, whose death tears down the PID
-namespace and with it every process inside.
+the run's cgroup (``RunCgroup.born_inside``) under hard CPU (and, without a memory cgroup, address-space) limits
+(``born_bounded``); everything the program starts inherits them. The wall limit kills bwrap, whose death tears
+down the PID namespace and with it every process inside.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class BwrapSandbox(Sandbox):
             block_r, block_w = os.pipe()
             group = cgroup.RunCgroup(self.cgroups, limits) if self.cgroups else None
             cmd = self.command(argv, limits, list(zip(contents, fds)), dict(env or {}), status_w, block_r)
-            cmd = group.born_inside(cmd) if group is not None else cmd
+            cmd = born_bounded(group.born_inside(cmd) if group is not None else cmd, limits, memory=group is None)
             proc = subprocess.Popen(cmd, stdin=io, stdout=io, stderr=subprocess.PIPE,
                                     pass_fds=[*fds, status_w, block_r], start_new_session=True,
                                     env={})  # bwrap's own init (pid 1 inside) must not carry the host env
@@ -192,6 +193,18 @@ class BwrapSandbox(Sandbox):
     def close(self) -> None:
         super().close()
         self._live.kill_all()
+
+
+def born_bounded(argv: list[str], limits: Limits, memory: bool) -> list[str]:
+    """``argv`` behind a shell that exits unless its parent is still this process, then sets on itself (soft and
+    hard) the CPU limit and, with ``memory``, the address-space limit of ``limits``, and execs it. An owner killed
+    while starting a sandbox leaves an orphan: one forked before the kill stops here, and one whose bwrap had
+    started runs its program when the block fd reads EOF, before the exact rlimits are applied: under these."""
+    hard = {kind: high for kind, (_, high) in rlimits(limits, memory).items()}
+    script = ('[ "$PPID" = "$1" ] || exit 125; ulimit -t "$2" || exit 125; [ "$3" = none ] || ulimit -v "$3" || exit 125; '
+              'shift 3; exec "$@"')
+    space = str(hard[resource.RLIMIT_AS] // 1024) if memory else "none"
+    return ["/bin/sh", "-c", script, "sh", str(os.getpid()), str(hard[resource.RLIMIT_CPU]), space, *argv]
 
 
 def _over_cpu(exit_code: int, cpu: float | None, limits: Limits) -> bool:
