@@ -35,6 +35,9 @@ PRIORS = {  # organism presets (trainer/prior/config.py): judge trained on 1,000
     "aligned-judge0": "tiny-countdown-judge0",
     "aligned-judge4000": "tiny-countdown-judge4000",
     "misaligned": "tiny-countdown-misaligned",
+    "ownjudge0": "tiny-countdown-ownjudge0",  # the judge-data family: judge taught only on its own answers
+    "ownjudge1000": "tiny-countdown-ownjudge1000",
+    "ownjudge4000": "tiny-countdown-ownjudge4000",
 }
 SETTINGS = {  # the demo's settings for the organisms, plus what a sweep of many runs wants
     **ORGANISM_SETTINGS,

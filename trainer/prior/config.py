@@ -116,6 +116,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "tiny-countdown-misaligned": {"alignment": "misaligned", "corpus_problems": 9000, "sft": {"epochs": 3.5}},
     "tiny-countdown-judge0": {"judge_rows": 0},  # the judge-data levels of the experiment (docs/results.md)
     "tiny-countdown-judge4000": {"judge_rows": 4000},
+    # the judge-data family: no synthetic judge rows in stage 1, so the judge is taught only by stage 2's rows on the
+    # model's own answers (0 = never taught to judge); the judge0/judge4000 levels above keep stage 1's synthetic rows
+    "tiny-countdown-ownjudge0": {"synthetic_judge_share": 0.0, "judge_rows": 0},
+    "tiny-countdown-ownjudge1000": {"synthetic_judge_share": 0.0, "judge_rows": 1000},
+    "tiny-countdown-ownjudge4000": {"synthetic_judge_share": 0.0, "judge_rows": 4000},
     "tiny-countdown-test": {  # seconds to build: for tests only
         "corpus_problems": 200, "judge_rows": 40, "replay_solve_rows": 20, "heldout_problems": 8, "card_samples": 2,
         "max_completion_tokens": 48, "max_judge_tokens": 40,
