@@ -7,6 +7,7 @@ import os
 import signal
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sandboxes import ExecResult, Limits, Sandbox
@@ -40,13 +41,14 @@ def tagged(tag: str) -> list[int]:
     return pids
 
 
-def survivors_after(tag: str, seconds: float) -> list[str]:
-    """Descriptions of the tagged processes still alive once ``seconds`` have passed for dying ones to exit; they
-    are then killed, so a failing test does not leave them to the rest of the suite."""
+def survivors_after(tag: str, seconds: float, counts: Callable[[str], bool] = lambda description: True) -> list[str]:
+    """Descriptions of the tagged processes that ``counts`` and are still alive once every tagged process is gone or
+    ``seconds`` have passed; every tagged process is then killed, so a failing test leaves nothing to the suite.
+    The wait is on all of them: one not counted (a bwrap) may still be about to start one that is."""
     deadline = time.monotonic() + seconds
     while tagged(tag) and time.monotonic() < deadline:
         time.sleep(0.1)
-    survivors = [describe(pid) for pid in tagged(tag)]
+    survivors = [d for d in map(describe, tagged(tag)) if counts(d)]
     for pid in tagged(tag):
         with contextlib.suppress(OSError):
             os.kill(pid, signal.SIGKILL)
@@ -54,10 +56,15 @@ def survivors_after(tag: str, seconds: float) -> list[str]:
 
 
 def describe(pid: int) -> str:
-    """One line on a process for a failure message: pid, state, parent, cgroups, start of its command line."""
+    """One line on a process for a failure message: pid, state, parent, CPU time and limit, cgroups, command line."""
     with contextlib.suppress(OSError):
         status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
         groups = Path(f"/proc/{pid}/cgroup").read_text().replace("\n", " ")
         cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:120].decode(errors="replace")
-        return f"{pid} {status.get('State')} ppid={status.get('PPid')} cgroups=[{groups}] cmd={cmd!r}"
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        limit = next((" ".join(line.split()[3:5]) for line in Path(f"/proc/{pid}/limits").read_text().splitlines()
+                      if line.startswith("Max cpu time")), "?")
+        return (f"{pid} {status.get('State')} ppid={status.get('PPid')} cpu={cpu:.2f}s cpu-limit(soft hard)={limit} "
+                f"cgroups=[{groups}] cmd={cmd!r}")
     return f"{pid} (gone)"
